@@ -1,0 +1,151 @@
+import { ShapeError } from '@nnmax/core';
+import { activationDerivative, activationValue } from './activations.js';
+import { isActivation, type IrGraph, type IrNode } from './ir.js';
+
+/**
+ * Float64 reference forward over the IR, for tests and for reporting values.
+ * `x` is `[n, nIn]` row-major; returns every node's values, each `[n, size]` row-major.
+ */
+export function forwardAll(graph: IrGraph, x: Float64Array, n: number): Float64Array[] {
+  if (x.length !== n * graph.nIn) {
+    throw new ShapeError('reference forward input', `${n} x ${graph.nIn} = ${n * graph.nIn} values`, `${x.length}`);
+  }
+  const values: Float64Array[] = [];
+  for (const node of graph.nodes) values.push(evalNode(node, values, x, n));
+  return values;
+}
+
+/** Float64 forward: `[n, nIn]` in, `[n, nOut]` out. */
+export function forward64(graph: IrGraph, x: Float64Array, n = 1): Float64Array {
+  return forwardAll(graph, x, n)[graph.output];
+}
+
+function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array, n: number): Float64Array {
+  const size = node.size;
+  switch (node.kind) {
+    case 'input':
+      return x;
+    case 'affine': {
+      const inp = values[node.inputs[0]];
+      const { W, b, nIn } = node;
+      const out = new Float64Array(n * size);
+      for (let s = 0; s < n; s++) {
+        const xo = s * nIn;
+        for (let j = 0; j < size; j++) {
+          let acc = b[j];
+          const wo = j * nIn;
+          for (let k = 0; k < nIn; k++) acc += W[wo + k] * inp[xo + k];
+          out[s * size + j] = acc;
+        }
+      }
+      return out;
+    }
+    case 'add': {
+      const out = new Float64Array(n * size);
+      for (const id of node.inputs) {
+        const v = values[id];
+        for (let i = 0; i < out.length; i++) out[i] += v[i];
+      }
+      return out;
+    }
+    case 'concat': {
+      const out = new Float64Array(n * size);
+      let offset = 0;
+      for (const id of node.inputs) {
+        const v = values[id];
+        const m = v.length / n;
+        for (let s = 0; s < n; s++) out.set(v.subarray(s * m, (s + 1) * m), s * size + offset);
+        offset += m;
+      }
+      return out;
+    }
+    default: {
+      if (!isActivation(node)) throw new Error('unreachable');
+      const v = values[node.inputs[0]];
+      const out = new Float64Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = activationValue(node, v[i]);
+      return out;
+    }
+  }
+}
+
+/**
+ * Float64 value and input gradient of `c . F(x)` for each of `n` points, by reverse-mode
+ * differentiation over the IR. `c` is `[nOut]` (shared) or `[n, nOut]` (per point).
+ */
+export function valueAndGradient64(
+  graph: IrGraph,
+  x: Float64Array,
+  n: number,
+  c: Float64Array,
+): { values: Float64Array; gradients: Float64Array; outputs: Float64Array } {
+  const { nIn, nOut } = graph;
+  if (c.length !== nOut && c.length !== n * nOut) {
+    throw new ShapeError('objective weights c', `${nOut} or ${n * nOut} values`, `${c.length}`);
+  }
+  const vals = forwardAll(graph, x, n);
+  const out = vals[graph.output];
+  const values = new Float64Array(n);
+  const adj: (Float64Array | undefined)[] = new Array(graph.nodes.length);
+  const seed = new Float64Array(n * nOut);
+  for (let s = 0; s < n; s++) {
+    let v = 0;
+    for (let j = 0; j < nOut; j++) {
+      const cj = c.length === nOut ? c[j] : c[s * nOut + j];
+      seed[s * nOut + j] = cj;
+      v += cj * out[s * nOut + j];
+    }
+    values[s] = v;
+  }
+  adj[graph.output] = seed;
+  const accumulate = (id: number, g: Float64Array): void => {
+    const prev = adj[id];
+    if (prev === undefined) adj[id] = g;
+    else for (let i = 0; i < g.length; i++) prev[i] += g[i];
+  };
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i];
+    const g = adj[i];
+    if (g === undefined || node.kind === 'input') continue;
+    switch (node.kind) {
+      case 'affine': {
+        const { W, nIn: k } = node;
+        const size = node.size;
+        const gi = new Float64Array(n * k);
+        for (let s = 0; s < n; s++) {
+          for (let j = 0; j < size; j++) {
+            const gj = g[s * size + j];
+            if (gj === 0) continue;
+            const wo = j * k;
+            for (let t = 0; t < k; t++) gi[s * k + t] += gj * W[wo + t];
+          }
+        }
+        accumulate(node.inputs[0], gi);
+        break;
+      }
+      case 'add':
+        for (const id of node.inputs) accumulate(id, Float64Array.from(g));
+        break;
+      case 'concat': {
+        let offset = 0;
+        for (const id of node.inputs) {
+          const m = graph.nodes[id].size;
+          const gi = new Float64Array(n * m);
+          for (let s = 0; s < n; s++) gi.set(g.subarray(s * node.size + offset, s * node.size + offset + m), s * m);
+          accumulate(id, gi);
+          offset += m;
+        }
+        break;
+      }
+      default: {
+        if (!isActivation(node)) throw new Error('unreachable');
+        const z = vals[node.inputs[0]];
+        const gi = new Float64Array(g.length);
+        for (let t = 0; t < g.length; t++) gi[t] = g[t] * activationDerivative(node, z[t]);
+        accumulate(node.inputs[0], gi);
+      }
+    }
+  }
+  const gradients = adj[graph.input] ?? new Float64Array(n * nIn);
+  return { values, gradients, outputs: out };
+}
