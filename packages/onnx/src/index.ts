@@ -29,3 +29,8 @@ export {
   normalPdf,
 } from './activations.js';
 export { forward64, forwardAll, valueAndGradient64 } from './reference.js';
+export { importModel, requireIr } from './import-model.js';
+export type { ImportedModel, Dim } from './import-model.js';
+export { buildForwardModel, buildGradientModel, buildBatchedOriginal, GRAPH_IO } from './graph-builders.js';
+export { decodeModel, encodeModel, tensorToFloat64 } from './proto.js';
+export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './proto.js';
