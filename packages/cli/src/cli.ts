@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { NnmaxError } from 'nnmax';
+import { infoCommand } from './commands/info.js';
+import { evalCommand } from './commands/eval.js';
+
+/** Where the CLI writes; `process` is touched only in main.ts. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly isStderrTty: boolean;
+  /** Aborted on SIGINT. */
+  readonly signal?: AbortSignal;
+}
+
+export const CLI_VERSION = '0.1.0';
+
+/** Runs the CLI on argv (without node and script) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = new Command('nnmax')
+    .description('Find the global maximum of a neural network exported to ONNX, with certified bounds.')
+    .version(CLI_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => undefined })
+    .showHelpAfterError(false);
+  let code = 0;
+  const setCode = (c: number): void => {
+    code = c;
+  };
+  infoCommand(program, io, setCode);
+  evalCommand(program, io, setCode);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0; // --help, --version
+      io.stderr(`nnmax: ${e.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (e instanceof NnmaxError) {
+      io.stderr(`nnmax: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { runCli } from './cli.js';
+
+const controller = new AbortController();
+process.once('SIGINT', () => controller.abort());
+const code = await runCli(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  isStderrTty: process.stderr.isTTY === true,
+  signal: controller.signal,
+});
+process.exitCode = code;

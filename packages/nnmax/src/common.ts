@@ -1,0 +1,19 @@
+/** The environment-independent public API, re-exported by the node and web entries. */
+export { Model, openModel, graphsFor, originalGraphs } from './model.js';
+export type { LoadOptions, EvaluatorFactory } from './model.js';
+export { describeModel, describeLayers } from './model-info.js';
+export type { ModelInfo } from './model-info.js';
+export { parseObjective, outputObjective } from './objective.js';
+export type { LinearObjective } from './objective.js';
+export { evaluatePoint } from './evaluate-point.js';
+export type { PointEvaluation } from './evaluate-point.js';
+export {
+  NnmaxError,
+  OnnxDecodeError,
+  UnsupportedOpError,
+  ShapeError,
+  InvalidOptionError,
+  VnnlibParseError,
+  RuntimeAdapterError,
+  InternalError,
+} from '@nnmax/core';

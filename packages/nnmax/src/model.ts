@@ -1,0 +1,104 @@
+import { ShapeError } from '@nnmax/core';
+import {
+  buildBatchedOriginal,
+  buildForwardModel,
+  buildGradientModel,
+  importModel,
+  requireIr,
+  type ImportedModel,
+  type IrGraph,
+} from '@nnmax/onnx';
+import type { Evaluator, EvaluatorOptions, ModelGraphs } from '@nnmax/runtime';
+import { describeModel, type ModelInfo } from './model-info.js';
+
+/** Creates an evaluator on the environment's runtime (bound by the node and web entries). */
+export type EvaluatorFactory = (graphs: ModelGraphs, options?: EvaluatorOptions) => Promise<Evaluator>;
+
+export interface LoadOptions extends EvaluatorOptions {
+  /** Name used in messages (default: the path, or '<bytes>'). */
+  readonly file?: string;
+}
+
+/** A loaded network: the imported ONNX, its IR when it fits, and an evaluator on onnxruntime. */
+export class Model {
+  private original: Promise<Evaluator> | undefined;
+
+  constructor(
+    readonly imported: ImportedModel,
+    readonly evaluator: Evaluator,
+    private readonly factory: EvaluatorFactory,
+    private readonly options: EvaluatorOptions,
+  ) {}
+
+  get file(): string {
+    return this.imported.file;
+  }
+  get nIn(): number {
+    return this.imported.nIn;
+  }
+  get nOut(): number {
+    return this.imported.nOut;
+  }
+  get ir(): IrGraph | undefined {
+    return this.imported.ir;
+  }
+
+  info(): ModelInfo {
+    return describeModel(this.imported);
+  }
+
+  /** The IR, or an UnsupportedOpError naming every node outside it. */
+  requireIr(purpose?: string): IrGraph {
+    return requireIr(this.imported, purpose);
+  }
+
+  /** An evaluator running the user's original graph (for reporting what onnxruntime says of it). */
+  originalEvaluator(): Promise<Evaluator> {
+    this.original ??= this.factory(originalGraphs(this.imported), this.options);
+    return this.original;
+  }
+
+  /** Checks that x has nIn finite values. */
+  checkPoint(x: ArrayLike<number>, what = 'x'): Float64Array {
+    if (x.length !== this.nIn) throw new ShapeError(what, `${this.nIn} input values`, `${x.length}`);
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) throw new ShapeError(`${what}[${i}]`, 'a finite number', String(x[i]));
+    }
+    return Float64Array.from(x);
+  }
+
+  async dispose(): Promise<void> {
+    await this.evaluator.dispose();
+    if (this.original) await (await this.original).dispose();
+  }
+}
+
+/** The graphs the evaluator runs: emitted forward + gradient graphs, or the batched original. */
+export function graphsFor(imported: ImportedModel): ModelGraphs {
+  const ir = imported.ir;
+  if (ir) return { nIn: imported.nIn, nOut: imported.nOut, forward: buildForwardModel(ir), gradient: buildGradientModel(ir) };
+  return originalGraphs(imported);
+}
+
+export function originalGraphs(imported: ImportedModel): ModelGraphs {
+  const batched = buildBatchedOriginal(imported);
+  return {
+    nIn: imported.nIn,
+    nOut: imported.nOut,
+    forward: batched ?? imported.bytes,
+    forwardInput: {
+      name: imported.inputName,
+      output: imported.outputName,
+      shape: imported.inputShape.map((d) => (typeof d === 'number' ? d : 1)),
+      batched: batched !== undefined,
+    },
+  };
+}
+
+/** Imports ONNX bytes and opens an evaluator with the given runtime factory. */
+export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}): Promise<Model> {
+  const imported = importModel(bytes, options.file ?? '<bytes>');
+  const { file: _file, ...evalOptions } = options;
+  const evaluator = await factory(graphsFor(imported), evalOptions);
+  return new Model(imported, evaluator, factory, evalOptions);
+}

@@ -1,0 +1,2 @@
+export * from '../common.js';
+export { loadModel, readModelFile } from './load-model.js';
