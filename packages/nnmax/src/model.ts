@@ -69,7 +69,7 @@ export class Model {
 
   async dispose(): Promise<void> {
     await this.evaluator.dispose();
-    if (this.original) await (await this.original).dispose();
+    if (this.original) await (await this.original.catch(() => undefined))?.dispose();
   }
 }
 
@@ -99,6 +99,14 @@ export function originalGraphs(imported: ImportedModel): ModelGraphs {
 export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}): Promise<Model> {
   const imported = importModel(bytes, options.file ?? '<bytes>');
   const { file: _file, ...evalOptions } = options;
-  const evaluator = await factory(graphsFor(imported), evalOptions);
-  return new Model(imported, evaluator, factory, evalOptions);
+  const model = new Model(imported, await factory(graphsFor(imported), evalOptions), factory, evalOptions);
+  // onnxruntime must accept the user's original graph too: nnmax never answers for a model the
+  // runtime itself rejects (a corrupted file can still decode as protobuf).
+  try {
+    await model.originalEvaluator();
+  } catch (e) {
+    await model.dispose().catch(() => undefined);
+    throw e;
+  }
+  return model;
 }

@@ -1,4 +1,4 @@
-import { OnnxDecodeError, ShapeError, UnsupportedOpError, type UnsupportedNode } from '@nnmax/core';
+import { NnmaxError, OnnxDecodeError, ShapeError, UnsupportedOpError, type UnsupportedNode } from '@nnmax/core';
 import type { ActivationKind, IrGraph, IrNode, NodeId } from './ir.js';
 import {
   decodeModel,
@@ -79,6 +79,14 @@ type Value = ConstValue | SymValue | OpaqueValue;
 const OPAQUE: OpaqueValue = { kind: 'opaque' };
 const IDENTITY: PendingLinear = { kind: 'identity' };
 
+/** Minimum number of inputs per op (default 1). */
+const MIN_INPUTS: Record<string, number> = {
+  Add: 2, Sub: 2, Mul: 2, Div: 2, MatMul: 2, Gemm: 2, Reshape: 2, Gather: 2, PRelu: 2, BatchNormalization: 5, Constant: 0,
+};
+
+/** Larger tensors only appear in corrupted files (or networks far beyond what nnmax certifies). */
+const MAX_TENSOR_SIZE = 1e8;
+
 class Unsupported extends Error {
   constructor(readonly reason: string) {
     super(reason);
@@ -133,6 +141,11 @@ export function importModel(bytes: Uint8Array, file = '<bytes>'): ImportedModel 
     const outNode = folder.materialize(outVal);
     ir = folder.finish(outNode);
     nOut = ir.nOut;
+    const bad = ir.nodes.find((n) => n.kind === 'affine' && (!n.W.every(Number.isFinite) || !n.b.every(Number.isFinite)));
+    if (bad) {
+      folder.unsupported.push({ node: bad.name, opType: 'weights', reason: 'the weights hold NaN or infinite values' });
+      ir = undefined;
+    }
   } else {
     if (outVal.kind === 'const') {
       folder.unsupported.push({ node: output.name ?? '', opType: 'Output', reason: 'the output does not depend on the input' });
@@ -222,26 +235,31 @@ class Folder {
 
   /** The folded value of an ONNX tensor, evaluating its producers first (iteratively). */
   valueOf(name: string): Value {
-    const stack: string[] = [name];
+    // Iterative depth-first search; entries marked expanded form the current path.
+    const stack: { name: string; expanded: boolean }[] = [{ name, expanded: false }];
+    const onPath = new Set<string>();
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
-      if (this.values.has(top)) {
+      if (this.values.has(top.name)) {
         stack.pop();
         continue;
       }
-      const node = this.producers.get(top);
+      const node = this.producers.get(top.name);
       if (!node) {
-        throw new OnnxDecodeError(this.file, `tensor '${top}' is used but no node, initializer or input produces it`);
+        throw new OnnxDecodeError(this.file, `tensor '${top.name}' is used but no node, initializer or input produces it`);
       }
-      const missing = (node.input ?? []).filter((i) => i !== '' && !this.values.has(i));
-      if (missing.length > 0) {
-        for (const m of missing) {
-          if (stack.includes(m)) throw new OnnxDecodeError(this.file, `the graph has a cycle through tensor '${m}'`);
-          stack.push(m);
+      if (!top.expanded) {
+        top.expanded = true;
+        onPath.add(top.name);
+        for (const m of node.input ?? []) {
+          if (m === '' || this.values.has(m)) continue;
+          if (onPath.has(m)) throw new OnnxDecodeError(this.file, `the graph has a cycle through tensor '${m}'`);
+          stack.push({ name: m, expanded: false });
         }
         continue;
       }
       this.evalNode(node);
+      onPath.delete(top.name);
       stack.pop();
     }
     return this.values.get(name)!;
@@ -254,12 +272,26 @@ class Folder {
     if (inputs.some((v) => v?.kind === 'opaque')) {
       result = OPAQUE;
     } else {
+      const label = node.name || outs[0] || '<unnamed>';
+      const arity = MIN_INPUTS[node.opType ?? ''] ?? 1;
+      if (inputs.length < arity || inputs.slice(0, arity).some((v) => v === undefined)) {
+        throw new OnnxDecodeError(this.file, `node '${label}' (${node.opType}): needs ${arity} input(s), has ${inputs.filter(Boolean).length}; the model is malformed`);
+      }
       try {
         result = this.apply(node, inputs);
       } catch (e) {
-        if (!(e instanceof Unsupported)) throw e;
-        this.unsupported.push({ node: node.name || outs[0] || '<unnamed>', opType: node.opType ?? '', reason: e.reason });
-        result = OPAQUE;
+        if (e instanceof Unsupported) {
+          this.unsupported.push({ node: label, opType: node.opType ?? '', reason: e.reason });
+          result = OPAQUE;
+        } else if (e instanceof NnmaxError) {
+          throw e;
+        } else {
+          // A corrupted graph (wrong attribute types, impossible shapes): name the node, never crash.
+          throw new OnnxDecodeError(this.file, `node '${label}' (${node.opType}): malformed (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+        }
+      }
+      if (result.kind !== 'opaque' && sizeOf(result.shape) > MAX_TENSOR_SIZE) {
+        throw new OnnxDecodeError(this.file, `node '${label}' (${node.opType}): a tensor of shape [${result.shape.join(',')}] is larger than nnmax handles`);
       }
     }
     if (result.kind === 'sym') result = { ...result, tensor: outs[0] ?? '' };
@@ -311,6 +343,8 @@ class Folder {
       case 'Mul':
       case 'Div':
         return this.binary(node, op, req(x), req(ins[1]));
+      case 'Sum':
+        return ins.slice(1).reduce<Value>((acc, v) => this.binary(node, 'Add', req(acc), req(v)), req(x));
       case 'Neg':
         return this.elementwise(sym(req(x)), -1, 0);
       case 'BatchNormalization':
@@ -469,7 +503,7 @@ class Folder {
     let W: Float64Array;
     let b: Float64Array;
     if (v.lin.kind === 'diag') {
-      W = new Float64Array(size * nIn);
+      W = denseMatrix(size * nIn);
       for (let i = 0; i < size; i++) W[i * nIn + i] = v.lin.s[i];
       b = Float64Array.from(v.lin.t);
     } else {
@@ -513,7 +547,7 @@ class Folder {
         return { ...v, shape, lin: { kind: 'diag', s: s2, t: t2 } };
       }
     }
-    const W = new Float64Array(size * nodeSize);
+    const W = denseMatrix(size * nodeSize);
     const b = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       const src = map ? map[i] : i;
@@ -537,7 +571,7 @@ class Folder {
     const lin = v.lin;
     if (lin.kind === 'identity') return { ...v, shape, lin: { kind: 'dense', W: M, b: c } };
     if (lin.kind === 'diag') {
-      const W = new Float64Array(outSize * inSize);
+      const W = denseMatrix(outSize * inSize);
       const b = Float64Array.from(c);
       for (let i = 0; i < outSize; i++)
         for (let k = 0; k < inSize; k++) {
@@ -548,7 +582,7 @@ class Folder {
       return { ...v, shape, lin: { kind: 'dense', W, b } };
     }
     const nodeSize = this.nodes[v.node].size;
-    const W = new Float64Array(outSize * nodeSize);
+    const W = denseMatrix(outSize * nodeSize);
     const b = Float64Array.from(c);
     for (let i = 0; i < outSize; i++)
       for (let k = 0; k < inSize; k++) {
@@ -644,7 +678,7 @@ class Folder {
     const pre = sizeOf(xShape.slice(0, -2));
     const inSize = pre * m * k;
     const outSize = pre * m * n;
-    const M = new Float64Array(outSize * inSize);
+    const M = denseMatrix(outSize * inSize);
     for (let p = 0; p < pre; p++)
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++) {
@@ -670,7 +704,7 @@ class Folder {
     const pre = sizeOf(xShape.slice(0, -2));
     const inSize = pre * k * m;
     const outSize = pre * n * m;
-    const M = new Float64Array(outSize * inSize);
+    const M = denseMatrix(outSize * inSize);
     for (let p = 0; p < pre; p++)
       for (let i = 0; i < n; i++)
         for (let j = 0; j < m; j++) {
@@ -786,6 +820,12 @@ class Folder {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+/** A dense folding buffer; refuses sizes that only a corrupted or huge model would need. */
+function denseMatrix(n: number): Float64Array {
+  if (!(n <= 2e8)) throw new Unsupported(`folding needs a dense matrix of ${n} entries, more than nnmax handles`);
+  return new Float64Array(n);
+}
 
 function req(v: Value | undefined): ConstValue | SymValue {
   if (v === undefined) throw new Unsupported('a required input is missing');

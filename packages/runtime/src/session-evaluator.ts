@@ -45,6 +45,7 @@ export class SessionEvaluator implements Evaluator {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3, // errors only: a lenient shape merge is not the user's business
     };
     const make = async (bytes: Uint8Array, what: string): Promise<InferenceSession> => {
       try {
