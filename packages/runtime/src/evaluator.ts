@@ -46,9 +46,18 @@ export interface EvaluatorOptions {
   readonly intraOpThreads?: number;
   /** Largest batch passed to one `run` (default 16384); bigger requests are split. */
   readonly maxBatch?: number;
+  /**
+   * Parallel lanes (default 1). With the node adapter each lane is a worker thread holding its
+   * own one-thread session; a batch of at least `minLaneBatch` points is split across lanes.
+   */
+  readonly lanes?: number;
+  /** Smallest batch worth splitting across lanes (default 512). */
+  readonly minLaneBatch?: number;
 }
 
 export const EVALUATOR_DEFAULTS: Required<EvaluatorOptions> = {
   intraOpThreads: 1,
   maxBatch: 16384,
+  lanes: 1,
+  minLaneBatch: 512,
 };

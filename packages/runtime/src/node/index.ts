@@ -1,16 +1,22 @@
 import * as ort from 'onnxruntime-node';
 import type { Evaluator, EvaluatorOptions, ModelGraphs } from '../evaluator.js';
-import { SessionEvaluator, type RuntimeBackend } from '../session-evaluator.js';
+import { ortSessionOptions, SessionEvaluator, wrapOrtSession, type RuntimeBackend } from '../session-evaluator.js';
+import { WORKER_BACKEND } from './worker-backend.js';
 
-/** onnxruntime-node: CPU sessions; the adapter only creates sessions and tensors. */
+/** onnxruntime-node on the calling thread: the adapter only creates sessions and tensors. */
 export const NODE_BACKEND: RuntimeBackend = {
   name: 'onnxruntime-node',
-  createSession: (model, options) => ort.InferenceSession.create(model, options),
-  float32Tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  createSession: async (model, settings) =>
+    wrapOrtSession(await ort.InferenceSession.create(model, ortSessionOptions(settings)), (d, dims) => new ort.Tensor('float32', d, dims)),
 };
 
-export function createEvaluator(graphs: ModelGraphs, options?: EvaluatorOptions): Promise<Evaluator> {
-  return SessionEvaluator.create(NODE_BACKEND, graphs, options);
+/**
+ * An evaluator on onnxruntime-node. With `lanes > 1` every lane is a worker thread with its own
+ * session (a `run` blocks its thread, so this is how both cores get used).
+ */
+export function createEvaluator(graphs: ModelGraphs, options: EvaluatorOptions = {}): Promise<Evaluator> {
+  return SessionEvaluator.create((options.lanes ?? 1) > 1 ? WORKER_BACKEND : NODE_BACKEND, graphs, options);
 }
 
+export { WORKER_BACKEND };
 export type { Evaluator, EvaluatorOptions, ModelGraphs, ValuesAndGradients } from '../evaluator.js';

@@ -1,12 +1,15 @@
 import * as ort from 'onnxruntime-web/wasm';
 import type { Evaluator, EvaluatorOptions, ModelGraphs } from '../evaluator.js';
-import { SessionEvaluator, type RuntimeBackend } from '../session-evaluator.js';
+import { ortSessionOptions, SessionEvaluator, wrapOrtSession, type RuntimeBackend } from '../session-evaluator.js';
 
 /** onnxruntime-web with the wasm backend (no WebGPU download); served from the app's own bundle. */
 export const WEB_BACKEND: RuntimeBackend = {
   name: 'onnxruntime-web/wasm',
-  createSession: (model, options) => ort.InferenceSession.create(model, { ...options, executionProviders: ['wasm'] }),
-  float32Tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  createSession: async (model, settings) =>
+    wrapOrtSession(
+      await ort.InferenceSession.create(model, { ...ortSessionOptions(settings), executionProviders: ['wasm'] }),
+      (d, dims) => new ort.Tensor('float32', d, dims),
+    ),
 };
 
 /** Sets where the ORT wasm files are served from (the app's own origin), and the thread count. */

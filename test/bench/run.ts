@@ -1,0 +1,29 @@
+/**
+ * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeReadmeBlock } from './readme-table.js';
+import { throughputBench } from './throughput.js';
+
+const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md');
+const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
+  throughput: throughputBench,
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted.length > 0 ? wanted : Object.keys(SECTIONS)) {
+  const section = SECTIONS[name];
+  if (!section) {
+    console.error(`unknown bench section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  const t0 = performance.now();
+  console.error(`bench ${name} ...`);
+  const { markdown } = await section();
+  console.log(`\n## ${name}\n\n${markdown}\n`);
+  const written = writeReadmeBlock(README, name, markdown);
+  console.error(`bench ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s${written ? ', README updated' : ' (no README block)'}`);
+}
