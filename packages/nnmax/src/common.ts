@@ -17,3 +17,16 @@ export {
   RuntimeAdapterError,
   InternalError,
 } from '@nnmax/core';
+export {
+  parseVnnlib,
+  compileMargin,
+  marginValue,
+  marginValues,
+  marginActive,
+  checkCounterexample,
+  validateProperty,
+  formatVnnlib,
+  formatVnncompResult,
+  COUNTEREXAMPLE_TOL,
+} from './vnnlib/index.js';
+export type { Property, PropertyCase, Disjunct, LinearConstraint, CompiledMargin, VnncompStatus } from './vnnlib/index.js';
