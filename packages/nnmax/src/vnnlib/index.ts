@@ -1,0 +1,10 @@
+export { parseVnnlib, MAX_DNF_TERMS } from './parse-vnnlib.js';
+export type { Property, PropertyCase, Disjunct, LinearConstraint, SourceLocation } from './property.js';
+export { compileMargin, marginValue, marginValues, marginActive } from './compile-margin.js';
+export type { CompiledMargin, ActiveMargin } from './compile-margin.js';
+export { checkCounterexample, COUNTEREXAMPLE_TOL } from './check-counterexample.js';
+export type { CounterexampleCheck } from './check-counterexample.js';
+export { validateProperty } from './validate-property.js';
+export { formatVnnlib } from './format-vnnlib.js';
+export { formatVnncompResult } from './result-format.js';
+export type { VnncompStatus } from './result-format.js';
