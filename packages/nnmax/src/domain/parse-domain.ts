@@ -299,6 +299,7 @@ function projectOntoRows(domain: Domain, y: Float64Array): Float64Array | null {
   // Per row: the target c_r (b tightened, minus the frozen inputs' part) and |a_free|^2.
   const target = new Float64Array(m);
   const norm2 = new Float64Array(m);
+  const scales = new Float64Array(m);
   const isFree = new Uint8Array(n);
   for (const i of free) isFree[i] = 1;
   for (let r = 0; r < m; r++) {
@@ -315,6 +316,7 @@ function projectOntoRows(domain: Domain, y: Float64Array): Float64Array | null {
     if (nn === 0 && !(frozen <= linear.b[r])) return null;
     target[r] = linear.b[r] - frozen - Math.max(REPAIR_MARGIN, 4 * eps) * scale;
     norm2[r] = nn;
+    scales[r] = scale;
   }
 
   const nf = free.length;
@@ -351,7 +353,49 @@ function projectOntoRows(domain: Domain, y: Float64Array): Float64Array | null {
     }
     for (let t = 0; t < nf; t++) candidate[free[t]] = z[t];
     if (isFeasible(domain, candidate, 0)) return candidate;
-    if (moved === 0) return null; // a fixed point that is not feasible: the tightened sets do not meet
+    if (moved === 0) break; // a fixed point that is not feasible: try deeper rows below
+  }
+  return pushInside(domain, candidate, free, target, norm2, scales);
+}
+
+/** Depths (relative to each row's scale) of the deeper rows `pushInside` tries, shallow first. */
+const PUSH_DEPTHS = [1e-7, 1e-5, 1e-3];
+/** Over-relaxation of the cyclic projections: in (1, 2), it crosses into the row rather than stopping on it. */
+const PUSH_RELAXATION = 1.5;
+const PUSH_MAX_SWEEPS = 500;
+
+/**
+ * Fallback when Dykstra's projection stalls on the boundary of a thin corner: over-relaxed cyclic
+ * projections onto rows tightened by a growing depth, then the box, which reach the inside of a
+ * polytope with an interior point in finitely many sweeps (Agmon-Motzkin-Schoenberg). The point is
+ * no longer the nearest one, but it is feasible, and only an exactly feasible point is returned.
+ */
+function pushInside(
+  domain: Domain,
+  start: Float64Array,
+  free: readonly number[],
+  target: Float64Array,
+  norm2: Float64Array,
+  scales: Float64Array,
+): Float64Array | null {
+  const { box, linear } = domain;
+  const n = box.lo.length;
+  const m = target.length;
+  for (const depth of PUSH_DEPTHS) {
+    const y = Float64Array.from(start);
+    for (let sweep = 0; sweep < PUSH_MAX_SWEEPS; sweep++) {
+      for (let r = 0; r < m; r++) {
+        if (norm2[r] === 0) continue;
+        let dot = 0;
+        for (const i of free) dot += linear.A[r * n + i] * y[i];
+        const excess = dot - (target[r] - depth * scales[r]);
+        if (excess <= 0) continue;
+        const s = (PUSH_RELAXATION * excess) / norm2[r];
+        for (const i of free) y[i] -= s * linear.A[r * n + i];
+      }
+      for (const i of free) y[i] = Math.min(box.hi[i], Math.max(box.lo[i], y[i]));
+      if (isFeasible(domain, y, 0)) return y;
+    }
   }
   return null;
 }
