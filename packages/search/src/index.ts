@@ -1,2 +1,18 @@
 export { checkTell, rankValue, updateBest } from './optimizer.js';
 export type { Optimizer, StopReason } from './optimizer.js';
+export { Cmaes, CMAES_DEFAULTS } from './cmaes.js';
+export type { CmaesOptions, CmaesState } from './cmaes.js';
+export { cmaesParams, defaultLambda } from './cmaes-params.js';
+export type { CmaesParams } from './cmaes-params.js';
+export { IpopCmaes, IPOP_CMAES_DEFAULTS } from './ipop-cmaes.js';
+export type { IpopCmaesOptions } from './ipop-cmaes.js';
+export { QuasiRandomSampler, quasiRandomPoints, ScrambledHalton, QUASI_RANDOM_DEFAULTS } from './quasi-random.js';
+export type { QuasiRandomOptions } from './quasi-random.js';
+export { MultiStartAdam, MULTI_START_ADAM_DEFAULTS } from './multi-start-adam.js';
+export type { MultiStartAdamOptions } from './multi-start-adam.js';
+export { ProjectedLbfgs, PROJECTED_LBFGS_DEFAULTS } from './projected-lbfgs.js';
+export type { ProjectedLbfgsOptions } from './projected-lbfgs.js';
+export { BasinHopping, BASIN_HOPPING_DEFAULTS, lbfgsLocal } from './basin-hopping.js';
+export type { BasinHoppingOptions, LocalOptimizerFactory } from './basin-hopping.js';
+export { symmetricEigen } from './symmetric-eigen.js';
+export type { SymmetricEigen } from './symmetric-eigen.js';

@@ -1,0 +1,225 @@
+import { InvalidOptionError, clampToBox, makeBox, type Box, type Rng } from '@nnmax/core';
+import { checkTell, updateBest, type Optimizer, type StopReason } from './optimizer.js';
+import { checkBox, checkInteger, definedOnly } from './options.js';
+
+/**
+ * Scrambled Halton points. Coordinate j uses the j-th prime b as base, and digit k of the
+ * radical inverse goes through its own uniformly random permutation of {0, ..., b-1}
+ * (random digit permutation scrambling; Braaten & Weller 1979 used fixed permutations, Owen
+ * 1995 and Mascagni & Chi 2004 random ones). Permutations fix the well-known correlations of
+ * plain Halton in high dimensions, and being bijections on digits they keep Halton's exact
+ * stratification: the first (or any consecutive) b1^a1 * b2^a2 points put exactly one point in
+ * each cell of the b1^a1 x b2^a2 grid of a pair of coordinates.
+ *
+ * Every digit of the expansion is scrambled down to float64 resolution: the digits beyond the
+ * length of the index are 0 before scrambling, so they add a fixed per-coordinate random tail.
+ * Permutations are drawn lazily, one position at a time, so dimension 800 (bases up to 6133)
+ * draws random numbers only for the digit values actually seen.
+ * The random stream is consumed in point order, so batch sizes never change the points.
+ */
+export class ScrambledHalton {
+  readonly dim: number;
+  /** Number of points generated so far (the next Halton index). */
+  private index = 0;
+  private readonly bases: Int32Array; // [dim]
+  /** [dim][k]: the permutation of digit k+1 (k = 0 is the most significant digit). */
+  private readonly perms: DigitPermutation[][];
+  /** [dim][L]: sum over k > L of perm_k(0) * b^-k, the scrambled value of the zero digits. */
+  private readonly tails: Float64Array[];
+
+  constructor(dim: number, rng: Rng) {
+    this.dim = dim;
+    this.bases = firstPrimes(dim);
+    this.perms = [];
+    this.tails = [];
+    for (let j = 0; j < dim; j++) {
+      const b = this.bases[j];
+      // Digits needed until b^-K is below half an ulp of 1 (2^-53).
+      const nDigits = Math.ceil((53 * Math.LN2) / Math.log(b));
+      const row: DigitPermutation[] = [];
+      for (let k = 0; k < nDigits; k++) row.push(new DigitPermutation(b, rng));
+      this.perms.push(row);
+      const tail = new Float64Array(nDigits + 1);
+      for (let len = nDigits - 1; len >= 0; len--) tail[len] = tail[len + 1] + row[len].get(0) * b ** -(len + 1);
+      this.tails.push(tail);
+    }
+  }
+
+  /** The next point of the sequence, in [0, 1)^dim. */
+  next(): Float64Array {
+    const u = new Float64Array(this.dim);
+    const i0 = this.index++;
+    for (let j = 0; j < this.dim; j++) {
+      const b = this.bases[j];
+      const row = this.perms[j];
+      const inv = 1 / b;
+      let i = i0;
+      let scale = inv;
+      let acc = 0;
+      let len = 0;
+      while (i > 0 && len < row.length) {
+        const q = Math.floor(i / b);
+        const d = i - q * b;
+        i = q;
+        acc += row[len].get(d) * scale;
+        scale *= inv;
+        len++;
+      }
+      const x = acc + this.tails[j][len];
+      u[j] = x < 1 ? x : 1 - Number.EPSILON / 2;
+    }
+    return u;
+  }
+}
+
+/**
+ * A uniformly random permutation of {0, ..., base-1}, drawn one position at a time: each new
+ * position takes a uniformly random value among the unused ones. Up to half full, by rejection
+ * against a used-flag table; after that, by swap-remove from the list of unused values. Both
+ * are allocated on first use beyond position 0, so untouched digits cost one random draw.
+ */
+class DigitPermutation {
+  private readonly values: number[] = [];
+  private used: Uint8Array | undefined;
+  /** Unused values once the permutation is half full; the first `nRest` entries are live. */
+  private rest: Int32Array | undefined;
+  private nRest = 0;
+
+  constructor(
+    private readonly base: number,
+    private readonly rng: Rng,
+  ) {
+    this.values.push(rng.int(base));
+  }
+
+  get(d: number): number {
+    if (d >= this.values.length) this.extend(d);
+    return this.values[d];
+  }
+
+  private extend(d: number): void {
+    const b = this.base;
+    if (!this.used) {
+      this.used = new Uint8Array(b);
+      this.used[this.values[0]] = 1;
+    }
+    const used = this.used;
+    for (let p = this.values.length; p <= d; p++) {
+      if (2 * p < b) {
+        let v = this.rng.int(b);
+        while (used[v]) v = this.rng.int(b);
+        used[v] = 1;
+        this.values.push(v);
+        continue;
+      }
+      if (!this.rest) {
+        this.rest = new Int32Array(b - p);
+        for (let v = 0; v < b; v++) if (!used[v]) this.rest[this.nRest++] = v;
+      }
+      const j = this.rng.int(this.nRest);
+      this.values.push(this.rest[j]);
+      this.rest[j] = this.rest[--this.nRest];
+    }
+  }
+}
+
+/** The first n primes (sieve of Eratosthenes over Rosser's bound n (ln n + ln ln n)). */
+function firstPrimes(n: number): Int32Array {
+  const out = new Int32Array(n);
+  if (n === 0) return out;
+  const limit = n < 6 ? 15 : Math.ceil(n * (Math.log(n) + Math.log(Math.log(n))));
+  const isComposite = new Uint8Array(limit + 1);
+  let count = 0;
+  for (let p = 2; p <= limit && count < n; p++) {
+    if (isComposite[p]) continue;
+    out[count++] = p;
+    for (let q = p * p; q <= limit; q += p) isComposite[q] = 1;
+  }
+  return out;
+}
+
+/** Maps u in [0, 1)^d to lo + u (hi - lo), clamped against rounding. Fixed inputs (lo == hi) stay lo. */
+export function unitToBox(u: Float64Array, box: Box): Float64Array {
+  const x = new Float64Array(u.length);
+  for (let i = 0; i < u.length; i++) x[i] = box.lo[i] + u[i] * (box.hi[i] - box.lo[i]);
+  return clampToBox(x, box);
+}
+
+export interface QuasiRandomOptions {
+  readonly box: Box;
+  /** Seeds the digit permutations (forked once in the constructor). */
+  readonly rng: Rng;
+  /** Points per ask(). */
+  readonly batchSize?: number;
+  /** Size of the design; the sampler stops with 'exhausted' once all are asked and told. */
+  readonly total?: number;
+}
+
+/**
+ * Defaults of {@link QuasiRandomSampler}:
+ * - `batchSize` 256: one runtime call of a few hundred points costs about as much as one point;
+ * - `total` Infinity: an endless stream (the driver's budget stops it).
+ */
+export const QUASI_RANDOM_DEFAULTS = Object.freeze({
+  batchSize: 256,
+  total: Infinity,
+});
+
+/**
+ * Quasi-random sampling of the box with a scrambled Halton sequence ({@link ScrambledHalton}).
+ * It ignores the values except to keep the best point.
+ */
+export class QuasiRandomSampler implements Optimizer {
+  readonly name = 'quasi-random';
+  readonly needsGradients = false;
+  private readonly box: Box;
+  private readonly batchSize: number;
+  private readonly total: number;
+  private readonly halton: ScrambledHalton;
+  private generated = 0;
+  private asked: Float64Array[] | undefined;
+  private bestPoint: { x: Float64Array; value: number } | undefined;
+
+  constructor(options: QuasiRandomOptions) {
+    const o = { ...QUASI_RANDOM_DEFAULTS, ...definedOnly(options) };
+    this.box = checkBox(o.box);
+    checkInteger('batchSize', o.batchSize, 1);
+    checkInteger('total', o.total, 1, true);
+    this.batchSize = o.batchSize;
+    this.total = o.total;
+    this.halton = new ScrambledHalton(this.box.lo.length, o.rng.fork());
+  }
+
+  get best(): { x: Float64Array; value: number } | undefined {
+    return this.bestPoint;
+  }
+
+  ask(): Float64Array[] {
+    const n = Math.min(this.batchSize, this.total - this.generated);
+    const points: Float64Array[] = [];
+    for (let i = 0; i < n; i++) points.push(unitToBox(this.halton.next(), this.box));
+    this.generated += n;
+    this.asked = points;
+    return points;
+  }
+
+  tell(points: readonly Float64Array[], values: Float64Array, grads?: readonly Float64Array[]): void {
+    checkTell(this.name, this.asked, points, values, grads, false);
+    this.asked = undefined;
+    this.bestPoint = updateBest(this.bestPoint, points, values);
+  }
+
+  stop(): readonly StopReason[] {
+    return this.generated >= this.total && this.asked === undefined ? ['exhausted'] : [];
+  }
+}
+
+/** n scrambled Halton points in the box (the first n of a fresh sequence seeded from rng). */
+export function quasiRandomPoints(box: Box, n: number, rng: Rng): Float64Array[] {
+  const checked = checkBox(box);
+  checkInteger('n', n, 0);
+  const halton = new ScrambledHalton(checked.lo.length, rng.fork());
+  const out: Float64Array[] = [];
+  for (let i = 0; i < n; i++) out.push(unitToBox(halton.next(), checked));
+  return out;
+}
