@@ -54,3 +54,47 @@ export function expectedVerdicts(): ExpectedVerdict[] {
     return { benchmark, network, property, expected: expected as 'holds' | 'violated' };
   });
 }
+
+export interface MaximizeProblem {
+  readonly id: string;
+  readonly family: string;
+  readonly onnx: string; // absolute
+  readonly vnnlib: string; // absolute
+  readonly c: number[];
+  readonly lo: number[];
+  readonly hi: number[];
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly activation: string;
+  /** `exact`: proved by the independent MILP; `best_known`: the best value any baseline found. */
+  readonly kind: 'exact' | 'best_known';
+  readonly optimum: number;
+  readonly milpUpperBound: number;
+}
+
+/** The maximisation problems of ../shared/maximize with their optima (README there). */
+export function maximizeProblems(): MaximizeProblem[] {
+  const raw = JSON.parse(readFileSync(join(MAXIMIZE, 'problems.json'), 'utf8')) as {
+    id: string; family: string; onnx: string; vnnlib: string; c: number[]; lo: number[]; hi: number[]; n_in: number; n_out: number; activation: string;
+  }[];
+  const optima = new Map(
+    readFileSync(join(MAXIMIZE, 'optima.csv'), 'utf8').trim().split('\n').slice(1).map((line) => {
+      const parts = line.split(',');
+      const [value, ub] = parts.slice(-2).map(Number);
+      return [parts.slice(0, -3).join(','), { kind: parts[parts.length - 3] as 'exact' | 'best_known', value, ub }] as const;
+    }),
+  );
+  return raw.map((p) => {
+    const o = optima.get(p.id);
+    if (!o) throw new Error(`optima.csv has no row for ${p.id}`);
+    return {
+      id: p.id, family: p.family, onnx: resolve(MAXIMIZE, p.onnx), vnnlib: resolve(MAXIMIZE, p.vnnlib), c: p.c, lo: p.lo, hi: p.hi,
+      nIn: p.n_in, nOut: p.n_out, activation: p.activation, kind: o.kind, optimum: o.value, milpUpperBound: o.ub,
+    };
+  });
+}
+
+/** The tolerance for "reached the optimum": within 1e-4 * max(1, |value|) (../shared/maximize/README.md). */
+export function reachesOptimum(value: number, optimum: number): boolean {
+  return value >= optimum - 1e-4 * Math.max(1, Math.abs(optimum));
+}

@@ -2,12 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { NnmaxError } from 'nnmax';
 import { infoCommand } from './commands/info.js';
 import { evalCommand } from './commands/eval.js';
+import { maximizeCommand } from './commands/maximize.js';
+import { verifyCommand } from './commands/verify.js';
 
 /** Where the CLI writes; `process` is touched only in main.ts. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly isStderrTty: boolean;
+  /** The TTY stream for the live progress line (stderr when it is a TTY), else undefined. */
+  readonly progressStream?: NodeJS.WritableStream;
   /** Aborted on SIGINT. */
   readonly signal?: AbortSignal;
 }
@@ -28,6 +32,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
   infoCommand(program, io, setCode);
   evalCommand(program, io, setCode);
+  maximizeCommand(program, io, 'maximize');
+  maximizeCommand(program, io, 'minimize');
+  verifyCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

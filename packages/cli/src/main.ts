@@ -7,6 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   isStderrTty: process.stderr.isTTY === true,
+  progressStream: process.stderr.isTTY ? process.stderr : undefined,
   signal: controller.signal,
 });
 process.exitCode = code;

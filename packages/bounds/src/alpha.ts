@@ -1,0 +1,207 @@
+import { isActivation, type NodeId } from '@nnmax/onnx';
+import type { IntervalBatch } from './interval-batch.js';
+import type { ActivationBound } from './ops/activation-bound.js';
+import { BOUND_OPS } from './ops/bound-ops.js';
+import { backSubstitute, type BackSubstituteResult, type BoundContext } from './propagate.js';
+
+export interface AlphaOptions {
+  /** Projected-gradient steps (default 20). */
+  readonly iterations?: number;
+  /** Adam step size on the slopes (default 0.2), decayed by 0.95 per step. */
+  readonly learningRate?: number;
+}
+
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPS = 1e-8;
+
+/**
+ * alpha-CROWN (Xu et al. 2021) for final rows: the lower slopes of unstable ReLU-like neurons
+ * become per-row parameters, optimised by projected Adam on the rows' upper bounds. Intermediate
+ * bounds stay those of the context. Every iterate is a sound bound, so the best per row is kept.
+ *
+ * Gradient: with line choices fixed, a row's linear bound is L(x) = C . RF(x), where RF is the
+ * forward pass through the chosen lines; its bound is L(x*) at the box corner x* (Danskin), so
+ * dBound/dalpha_j = (coefficient on the activation output j) * (RF pre-activation j at x*).
+ */
+export function optimiseAlpha(
+  ctx: BoundContext,
+  start: NodeId,
+  A0: Float64Array,
+  rowBox: Int32Array,
+  bias0: Float64Array | undefined,
+  options: AlphaOptions = {},
+): BackSubstituteResult {
+  const iterations = options.iterations ?? 20;
+  const lr0 = options.learningRate ?? 0.2;
+  const { graph } = ctx.info;
+  const nRows = rowBox.length;
+  const anc = ctx.info.ancestors[start];
+  const alpha = new Map<NodeId, Float64Array>();
+  const ranges = new Map<NodeId, readonly [number, number]>();
+  for (const node of graph.nodes) {
+    if (!anc[node.id] || !isActivation(node)) continue;
+    const op = BOUND_OPS[node.kind] as unknown as ActivationBound;
+    const range = op.alphaRange(node as never);
+    if (range === undefined) continue;
+    const relax = ctx.relaxations.get(node.id);
+    if (relax === undefined) continue;
+    const size = node.size;
+    const a = new Float64Array(nRows * size);
+    for (let r = 0; r < nRows; r++) a.set(relax.lowerSlope.subarray(rowBox[r] * size, (rowBox[r] + 1) * size), r * size);
+    alpha.set(node.id, a);
+    ranges.set(node.id, range);
+  }
+  let best = backSubstitute(ctx, start, A0, rowBox, bias0, {});
+  if (alpha.size === 0 || iterations <= 0) return best;
+  const bestUpper = Float64Array.from(best.upper);
+  const bestA = Float64Array.from(best.inputA);
+  const bestBias = Float64Array.from(best.inputBias);
+  const m1 = new Map<NodeId, Float64Array>();
+  const m2 = new Map<NodeId, Float64Array>();
+  for (const [id, a] of alpha) {
+    m1.set(id, new Float64Array(a.length));
+    m2.set(id, new Float64Array(a.length));
+  }
+  const nIn = graph.nIn;
+  for (let it = 1; it <= iterations; it++) {
+    const record = new Map<NodeId, Float64Array>();
+    const res = backSubstitute(ctx, start, A0, rowBox, bias0, { alpha, record });
+    for (let r = 0; r < nRows; r++) {
+      if (res.upper[r] < bestUpper[r]) {
+        bestUpper[r] = res.upper[r];
+        bestA.set(res.inputA.subarray(r * nIn, (r + 1) * nIn), r * nIn);
+        bestBias[r] = res.inputBias[r];
+      }
+    }
+    if (it === iterations) break;
+    const pre = relaxedForward(ctx, start, res.inputA, rowBox, alpha, record);
+    const lr = lr0 * 0.95 ** (it - 1);
+    const c1 = 1 - ADAM_BETA1 ** it;
+    const c2 = 1 - ADAM_BETA2 ** it;
+    for (const [id, a] of alpha) {
+      const coef = record.get(id);
+      if (coef === undefined) continue;
+      const node = graph.nodes[id];
+      const size = node.size;
+      const y = pre.get(node.inputs[0]) as Float64Array;
+      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+      const [lo, hi] = ranges.get(id) as readonly [number, number];
+      const mm = m1.get(id) as Float64Array;
+      const vv = m2.get(id) as Float64Array;
+      for (let r = 0; r < nRows; r++) {
+        const bo = rowBox[r] * size;
+        for (let j = 0; j < size; j++) {
+          const q = r * size + j;
+          const c = coef[q];
+          const unstable = inp.lo[bo + j] < 0 && inp.hi[bo + j] > 0;
+          const g = c < 0 && unstable ? c * y[q] : 0;
+          mm[q] = ADAM_BETA1 * mm[q] + (1 - ADAM_BETA1) * g;
+          vv[q] = ADAM_BETA2 * vv[q] + (1 - ADAM_BETA2) * g * g;
+          if (g === 0 && mm[q] === 0) continue;
+          const step = (lr * (mm[q] / c1)) / (Math.sqrt(vv[q] / c2) + ADAM_EPS);
+          const v = a[q] - step;
+          a[q] = v < lo ? lo : v > hi ? hi : v;
+        }
+      }
+    }
+  }
+  best = { upper: bestUpper, inputA: bestA, inputBias: bestBias };
+  return best;
+}
+
+/**
+ * Forward pass of each row's relaxed network at the maximiser of its linear bound: returns the
+ * values `[nRows, size]` of every ancestor node. Used only for gradients (no soundness role).
+ */
+function relaxedForward(
+  ctx: BoundContext,
+  start: NodeId,
+  inputA: Float64Array,
+  rowBox: Int32Array,
+  alpha: ReadonlyMap<NodeId, Float64Array>,
+  record: ReadonlyMap<NodeId, Float64Array>,
+): Map<NodeId, Float64Array> {
+  const { graph } = ctx.info;
+  const nRows = rowBox.length;
+  const anc = ctx.info.ancestors[start];
+  const values = new Map<NodeId, Float64Array>();
+  const nIn = graph.nIn;
+  const box = ctx.intervals.get(graph.input) as IntervalBatch;
+  for (const node of graph.nodes) {
+    if (!anc[node.id]) continue;
+    const size = node.size;
+    const out = new Float64Array(nRows * size);
+    switch (node.kind) {
+      case 'input':
+        for (let r = 0; r < nRows; r++) {
+          const bo = rowBox[r] * nIn;
+          for (let k = 0; k < nIn; k++) {
+            const a = inputA[r * nIn + k];
+            out[r * nIn + k] = a > 0 ? box.hi[bo + k] : a < 0 ? box.lo[bo + k] : 0.5 * (box.lo[bo + k] + box.hi[bo + k]);
+          }
+        }
+        break;
+      case 'affine': {
+        const x = values.get(node.inputs[0]) as Float64Array;
+        const { W, b, nIn: m } = node;
+        for (let r = 0; r < nRows; r++) {
+          for (let j = 0; j < size; j++) {
+            let acc = b[j];
+            const wo = j * m;
+            const xo = r * m;
+            for (let k = 0; k < m; k++) acc += W[wo + k] * x[xo + k];
+            out[r * size + j] = acc;
+          }
+        }
+        break;
+      }
+      case 'add':
+        for (const i of node.inputs) {
+          const x = values.get(i) as Float64Array;
+          for (let t = 0; t < out.length; t++) out[t] += x[t];
+        }
+        break;
+      case 'concat': {
+        let offset = 0;
+        for (const i of node.inputs) {
+          const x = values.get(i) as Float64Array;
+          const m = graph.nodes[i].size;
+          for (let r = 0; r < nRows; r++) out.set(x.subarray(r * m, (r + 1) * m), r * size + offset);
+          offset += m;
+        }
+        break;
+      }
+      default: {
+        const y = values.get(node.inputs[0]) as Float64Array;
+        const relax = ctx.relaxations.get(node.id);
+        const coef = record.get(node.id);
+        const al = alpha.get(node.id);
+        const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+        if (relax === undefined) break;
+        for (let r = 0; r < nRows; r++) {
+          const bo = rowBox[r] * size;
+          for (let j = 0; j < size; j++) {
+            const q = r * size + j;
+            const c = coef === undefined ? 1 : coef[q];
+            let s: number;
+            let t: number;
+            if (c >= 0) {
+              s = relax.upperSlope[bo + j];
+              t = relax.upperIntercept[bo + j];
+            } else if (al !== undefined && inp.lo[bo + j] < 0 && inp.hi[bo + j] > 0) {
+              s = al[q];
+              t = 0;
+            } else {
+              s = relax.lowerSlope[bo + j];
+              t = relax.lowerIntercept[bo + j];
+            }
+            out[q] = s * y[q] + t;
+          }
+        }
+      }
+    }
+    values.set(node.id, out);
+  }
+  return values;
+}

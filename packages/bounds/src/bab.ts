@@ -1,0 +1,660 @@
+import { InvalidOptionError, ShapeError, type Box } from '@nnmax/core';
+import { forward64, isActivation, type IrGraph, type NodeId } from '@nnmax/onnx';
+import { optimiseAlpha } from './alpha.js';
+import { ibpRows } from './bound-batch.js';
+import { analyseGraph, type GraphInfo } from './graph-info.js';
+import type { IntervalBatch } from './interval-batch.js';
+import { localAscent } from './local-ascent.js';
+import type { ActivationBound } from './ops/activation-bound.js';
+import { BOUND_OPS } from './ops/bound-ops.js';
+import { MaxHeap } from './priority-queue.js';
+import { backSubstitute, computeContext, type BoundContext } from './propagate.js';
+import { evaluateSpec, linearSpec, validateSpec, type MaxMinSpec } from './spec.js';
+
+export type BabStatus = 'optimal' | 'timeout' | 'memory' | 'aborted' | 'target' | 'stalled';
+
+export interface BabProgress {
+  readonly elapsedMs: number;
+  /** The incumbent value (a lower bound of the maximum), -Infinity before the first one. */
+  readonly lowerBound: number;
+  /** The certified upper bound of the maximum. */
+  readonly upperBound: number;
+  /** Open domains. */
+  readonly frontier: number;
+  readonly boxesBounded: number;
+}
+
+export interface BabIncumbent {
+  readonly x: Float64Array;
+  readonly value: number;
+}
+
+export interface BabResult {
+  /**
+   * 'optimal': upperBound - incumbent <= tol. 'target': see `targetOutcome`. 'timeout',
+   * 'aborted': stopped by timeLimitMs or the signal. 'memory': the frontier exceeded maxFrontier.
+   * 'stalled': the largest open bound belongs to a domain that cannot be split further (float
+   * resolution reached, or no unstable ReLU left in ReLU mode).
+   */
+  readonly status: BabStatus;
+  /** With a target: 'reached' (incumbent >= target) or 'excluded' (upperBound < target, a proof). */
+  readonly targetOutcome?: 'reached' | 'excluded';
+  readonly incumbent: BabIncumbent | undefined;
+  /** Certified: the objective is <= upperBound on the whole domain (exact real arithmetic). */
+  readonly upperBound: number;
+  /** upperBound - incumbent value (Infinity without incumbent). */
+  readonly gap: number;
+  readonly boxesBounded: number;
+  readonly frontier: number;
+  readonly elapsedMs: number;
+  readonly split: 'input' | 'relu';
+}
+
+export interface BabOptions {
+  /** Absolute gap at which the search stops as optimal (default 1e-4). */
+  readonly tol?: number;
+  /** Default Infinity. */
+  readonly timeLimitMs?: number;
+  /** Largest number of open domains before stopping with 'memory' (default 1,000,000). */
+  readonly maxFrontier?: number;
+  /**
+   * Stop as soon as the incumbent reaches the target (falsification) or the upper bound falls
+   * strictly below it (proof); domains whose bound is below the target are pruned.
+   */
+  readonly target?: number;
+  /** Domains popped and split per round (default 128). */
+  readonly batchSize?: number;
+  /** 'input': split input boxes; 'relu': split unstable ReLUs; 'auto' (default): input when nIn <= 12. */
+  readonly split?: 'auto' | 'input' | 'relu';
+  /** alpha-CROWN steps on domains CROWN does not prune (default 8; 0 disables it). */
+  readonly alphaIterations?: number;
+  /** Local ascent steps from the best candidates of each round (default 24; 0 disables it). */
+  readonly ascentIterations?: number;
+  readonly onProgress?: (progress: BabProgress) => void;
+  /** Minimum time between onProgress calls (default 200). */
+  readonly progressIntervalMs?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Values of the objective at candidate points; the default is the float64 reference forward.
+   * A custom evaluator must compute the same objective (its values become the incumbent's); it
+   * may return -Infinity (or NaN) for a point that must not become the incumbent.
+   */
+  readonly evaluate?: (points: readonly Float64Array[]) => Float64Array | Promise<Float64Array>;
+  /**
+   * Called every round: points found elsewhere (e.g. by a concurrent search) to try as incumbent.
+   * They are clamped to the domain and evaluated like any candidate.
+   */
+  readonly pollCandidates?: () => readonly Float64Array[] | undefined;
+}
+
+const DEFAULTS = {
+  tol: 1e-4,
+  timeLimitMs: Infinity,
+  maxFrontier: 1_000_000,
+  batchSize: 128,
+  split: 'auto',
+  alphaIterations: 8,
+  ascentIterations: 24,
+  progressIntervalMs: 200,
+} as const satisfies BabOptions;
+
+/** How often the loop yields to the event loop so that an AbortSignal can fire. */
+const YIELD_INTERVAL_MS = 50;
+/** Start points of the local ascent per round: the best candidates of the round. */
+const ASCENT_STARTS = 2;
+/** Input mode is chosen by 'auto' up to this many inputs. */
+const AUTO_INPUT_SPLIT_MAX_INPUTS = 12;
+
+interface Domain {
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  /**
+   * Sign constraints on the splittable neurons (`ReluLayout` order): +1 input >= 0, -1 input <= 0,
+   * 0 free. ReLU splits set them; stability proven on an ancestor domain is inherited (it holds on
+   * every subdomain), which spares the children the work of proving it again.
+   */
+  readonly signs: Int8Array;
+  /** 1 for each disjunct whose bound is still above the pruning threshold. */
+  readonly live: Uint8Array;
+  ub: number;
+  /** Input mode: the input to split; ReLU mode: the flat neuron to split (-1: none). */
+  splitAt: number;
+}
+
+/** The piecewise-linear activation nodes whose neurons may be split or inherit signs, flattened. */
+interface ReluLayout {
+  readonly nodes: readonly NodeId[];
+  readonly offsets: readonly number[];
+  readonly total: number;
+}
+
+function validateOptions(o: BabOptions): void {
+  const nonNegative = (name: string, v: number | undefined, isPositive: boolean, isInteger: boolean): void => {
+    if (v === undefined) return;
+    if (Number.isNaN(v) || v < 0 || (isPositive && v === 0) || (isInteger && !Number.isInteger(v))) {
+      throw new InvalidOptionError(name, v, `${isInteger ? 'an integer' : 'a number'} ${isPositive ? '> 0' : '>= 0'}`);
+    }
+  };
+  nonNegative('tol', o.tol, false, false);
+  nonNegative('timeLimitMs', o.timeLimitMs, false, false);
+  nonNegative('maxFrontier', o.maxFrontier, true, true);
+  nonNegative('batchSize', o.batchSize, true, true);
+  nonNegative('alphaIterations', o.alphaIterations, false, true);
+  nonNegative('ascentIterations', o.ascentIterations, false, true);
+  nonNegative('progressIntervalMs', o.progressIntervalMs, false, false);
+  if (o.target !== undefined && Number.isNaN(o.target)) throw new InvalidOptionError('target', o.target, 'a number');
+  if (o.split !== undefined && !['auto', 'input', 'relu'].includes(o.split)) {
+    throw new InvalidOptionError('split', o.split, "'auto', 'input' or 'relu'");
+  }
+}
+
+/**
+ * Anytime branch-and-bound for the maximum over the domain of the objective (a weight vector c
+ * for c . F(x), or a max-min spec). Domains are kept in a priority queue by upper bound; each
+ * round pops the `batchSize` largest, splits each in two (the input with the largest
+ * |linear-bound coefficient| x width, or the unstable ReLU with the largest intercept
+ * contribution), bounds the children in one batch with CROWN (alpha-CROWN for those CROWN does
+ * not prune), prunes children whose bound is <= incumbent + tol (or < target), and evaluates
+ * candidates (each child's centre, the maximisers of its linear bounds, and a short local ascent
+ * from the best of them) in float64 to improve the incumbent.
+ *
+ * The certified `upperBound` is the largest bound of any open, pruned or unsplittable domain
+ * (and of any disjunct dropped from a domain), so it bounds the objective on the whole domain.
+ */
+export async function branchAndBound(
+  graph: IrGraph,
+  objective: Float64Array | MaxMinSpec,
+  domain: Box | readonly Box[],
+  options: BabOptions = {},
+): Promise<BabResult> {
+  validateOptions(options);
+  const o: ResolvedOptions = { ...DEFAULTS, ...options };
+  const spec = objective instanceof Float64Array ? linearSpec(objective) : objective;
+  validateSpec(spec, graph.nOut);
+  const roots = Array.isArray(domain) ? (domain as readonly Box[]) : [domain as Box];
+  if (roots.length === 0) throw new InvalidOptionError('domain', 'no boxes', 'at least one box');
+  for (const [i, b] of roots.entries()) {
+    if (b.lo.length !== graph.nIn || b.hi.length !== graph.nIn) throw new ShapeError(`domain box ${i}`, `${graph.nIn} inputs`, `${b.lo.length}`);
+    for (let k = 0; k < graph.nIn; k++) {
+      if (!Number.isFinite(b.lo[k]) || !Number.isFinite(b.hi[k]) || !(b.lo[k] <= b.hi[k])) {
+        throw new InvalidOptionError(`domain box ${i} input ${k}`, `${b.lo[k]}:${b.hi[k]}`, 'finite bounds with lo <= hi');
+      }
+    }
+  }
+  const info = analyseGraph(graph);
+  const layout = reluLayout(graph);
+  const split: 'input' | 'relu' =
+    o.split === 'auto' ? (graph.nIn <= AUTO_INPUT_SPLIT_MAX_INPUTS || layout.total === 0 ? 'input' : 'relu') : o.split;
+  if (split === 'relu' && layout.total === 0) {
+    throw new InvalidOptionError('split', 'relu', "a network with ReLU or LeakyReLU units for 'relu' splitting; use 'input'");
+  }
+  const search = new BabSearch(graph, info, spec, o, split, layout, roots);
+  return search.run();
+}
+
+function activationOp(kind: keyof typeof BOUND_OPS): ActivationBound {
+  return BOUND_OPS[kind] as unknown as ActivationBound;
+}
+
+function reluLayout(graph: IrGraph): ReluLayout {
+  const nodes: NodeId[] = [];
+  const offsets: number[] = [];
+  let total = 0;
+  for (const node of graph.nodes) {
+    if (!isActivation(node) || !activationOp(node.kind).isPiecewiseLinear(node)) continue;
+    nodes.push(node.id);
+    offsets.push(total);
+    total += node.size;
+  }
+  return { nodes, offsets, total };
+}
+
+type ResolvedOptions = Omit<BabOptions, keyof typeof DEFAULTS> & { -readonly [K in keyof typeof DEFAULTS]: NonNullable<BabOptions[K]> };
+
+class BabSearch {
+  private readonly heap = new MaxHeap<Domain>();
+  private incumbent: BabIncumbent | undefined;
+  /** The largest bound of any pruned domain or dropped disjunct. */
+  private maxClosedUb = -Infinity;
+  /** The largest bound of any domain that could not be split. */
+  private stalledUb = -Infinity;
+  private boxesBounded = 0;
+  private readonly t0 = now();
+  private lastProgress = -Infinity;
+  private lastYield = now();
+  private readonly nIn: number;
+  private readonly nD: number;
+
+  constructor(
+    private readonly graph: IrGraph,
+    private readonly info: GraphInfo,
+    private readonly spec: MaxMinSpec,
+    private readonly o: ResolvedOptions,
+    private readonly split: 'input' | 'relu',
+    private readonly layout: ReluLayout,
+    private readonly roots: readonly Box[],
+  ) {
+    this.nIn = graph.nIn;
+    this.nD = spec.disjuncts.length;
+  }
+
+  async run(): Promise<BabResult> {
+    const rootDomains: Domain[] = this.roots.map((b) => ({
+      lo: Float64Array.from(b.lo),
+      hi: Float64Array.from(b.hi),
+      signs: new Int8Array(this.layout.total),
+      live: new Uint8Array(this.nD).fill(1),
+      ub: Infinity,
+      splitAt: -1,
+    }));
+    // the centres first, so that pruning has an incumbent from the start
+    await this.tryPoints(rootDomains.map((d) => centre(d.lo, d.hi)));
+    await this.boundAndPush(rootDomains);
+    for (;;) {
+      const stop = this.checkStop();
+      if (stop !== undefined) return stop;
+      const batch: Domain[] = [];
+      while (batch.length < this.o.batchSize && this.heap.size > 0) {
+        const d = this.heap.pop() as Domain;
+        if (this.isPruned(d.ub)) {
+          this.close(d.ub);
+          continue;
+        }
+        if (d.splitAt < 0) {
+          this.stalledUb = Math.max(this.stalledUb, d.ub);
+          continue;
+        }
+        batch.push(d);
+      }
+      const children: Domain[] = [];
+      for (const d of batch) children.push(...this.splitDomain(d));
+      if (children.length > 0) await this.boundAndPush(children);
+      const polled = this.o.pollCandidates?.();
+      if (polled !== undefined && polled.length > 0) await this.tryPoints(polled.map((p) => this.clampToDomain(p)));
+      this.reportProgress(false);
+      if (now() - this.lastYield > YIELD_INTERVAL_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.lastYield = now();
+      }
+    }
+  }
+
+  private threshold(): number {
+    return this.incumbent === undefined ? -Infinity : this.incumbent.value + this.o.tol;
+  }
+
+  private isPruned(ub: number): boolean {
+    return ub <= this.threshold() || (this.o.target !== undefined && ub < this.o.target);
+  }
+
+  /** Records the bound of a region that leaves the search (pruned domain or dropped disjunct). */
+  private close(ub: number): void {
+    if (ub > this.maxClosedUb) this.maxClosedUb = ub;
+  }
+
+  private upperBound(): number {
+    return Math.max(this.heap.peekKey(), this.maxClosedUb, this.stalledUb);
+  }
+
+  private result(status: BabStatus, targetOutcome?: 'reached' | 'excluded'): BabResult {
+    this.reportProgress(true);
+    const upperBound = this.upperBound();
+    const inc = this.incumbent;
+    return {
+      status,
+      ...(targetOutcome === undefined ? {} : { targetOutcome }),
+      incumbent: inc,
+      upperBound,
+      gap: inc === undefined ? Infinity : upperBound - inc.value,
+      boxesBounded: this.boxesBounded,
+      frontier: this.heap.size,
+      elapsedMs: now() - this.t0,
+      split: this.split,
+    };
+  }
+
+  private checkStop(): BabResult | undefined {
+    const ub = this.upperBound();
+    const inc = this.incumbent?.value ?? -Infinity;
+    const target = this.o.target;
+    if (target !== undefined && inc >= target) return this.result('target', 'reached');
+    if (target !== undefined && ub < target) return this.result('target', 'excluded');
+    if (ub - inc <= this.o.tol) return this.result('optimal');
+    if (this.heap.size === 0 || this.heap.peekKey() < this.stalledUb) {
+      // nothing left to split, or the largest bound is a domain that cannot be split
+      return this.result(this.stalledUb > -Infinity && this.stalledUb - inc > this.o.tol ? 'stalled' : 'optimal');
+    }
+    if (this.heap.size > this.o.maxFrontier) return this.result('memory');
+    if (now() - this.t0 >= this.o.timeLimitMs) return this.result('timeout');
+    if (this.o.signal?.aborted) return this.result('aborted');
+    return undefined;
+  }
+
+  private reportProgress(force: boolean): void {
+    const cb = this.o.onProgress;
+    if (cb === undefined) return;
+    const t = now();
+    if (!force && t - this.lastProgress < this.o.progressIntervalMs) return;
+    this.lastProgress = t;
+    cb({
+      elapsedMs: t - this.t0,
+      lowerBound: this.incumbent?.value ?? -Infinity,
+      upperBound: this.upperBound(),
+      frontier: this.heap.size,
+      boxesBounded: this.boxesBounded,
+    });
+  }
+
+  /** The root box nearest to p (the one holding it, when one does). */
+  private rootOf(p: Float64Array): Box {
+    let best = this.roots[0];
+    let bestDist = Infinity;
+    for (const b of this.roots) {
+      let dist = 0;
+      for (let k = 0; k < this.nIn; k++) dist += Math.max(b.lo[k] - p[k], 0, p[k] - b.hi[k]);
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = b;
+      }
+    }
+    return best;
+  }
+
+  private clampToDomain(p: Float64Array): Float64Array {
+    if (p.length !== this.nIn) throw new ShapeError('polled candidate', `${this.nIn} inputs`, `${p.length}`);
+    const box = this.rootOf(p);
+    const x = new Float64Array(this.nIn);
+    for (let k = 0; k < this.nIn; k++) x[k] = Math.min(box.hi[k], Math.max(box.lo[k], p[k]));
+    return x;
+  }
+
+  /** Evaluates points (each inside a root box) and updates the incumbent; returns their values. */
+  private async tryPoints(points: readonly Float64Array[]): Promise<Float64Array> {
+    if (points.length === 0) return new Float64Array(0);
+    let values: Float64Array;
+    if (this.o.evaluate !== undefined) {
+      values = await this.o.evaluate(points);
+      if (values.length !== points.length) throw new ShapeError('evaluate() result', `${points.length} values`, `${values.length}`);
+    } else {
+      const X = new Float64Array(points.length * this.nIn);
+      points.forEach((p, i) => X.set(p, i * this.nIn));
+      values = evaluateSpec(this.spec, forward64(this.graph, X, points.length), points.length);
+    }
+    for (let i = 0; i < points.length; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) continue;
+      if (this.incumbent === undefined || v > this.incumbent.value) this.incumbent = { x: Float64Array.from(points[i]), value: v };
+    }
+    return values;
+  }
+
+  /** Evaluates the candidates, then ascends from the best few and evaluates where that led. */
+  private async tryCandidates(points: readonly Float64Array[]): Promise<void> {
+    const values = await this.tryPoints(points);
+    if (this.o.ascentIterations <= 0 || points.length === 0) return;
+    const order = Array.from(values.keys())
+      .filter((i) => Number.isFinite(values[i]))
+      .sort((a, b) => values[b] - values[a])
+      .slice(0, ASCENT_STARTS);
+    if (order.length === 0) return;
+    const starts = order.map((i) => points[i]);
+    const ends = localAscent(this.graph, this.spec, starts, starts.map((p) => this.rootOf(p)), { iterations: this.o.ascentIterations });
+    await this.tryPoints(ends);
+  }
+
+  private splitDomain(d: Domain): Domain[] {
+    if (this.split === 'input') {
+      const k = d.splitAt;
+      const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
+      const aHi = Float64Array.from(d.hi);
+      aHi[k] = mid;
+      const bLo = Float64Array.from(d.lo);
+      bLo[k] = mid;
+      return [
+        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), ub: d.ub, splitAt: -1 },
+        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), ub: d.ub, splitAt: -1 },
+      ];
+    }
+    // the two children cover the parent: input >= 0 and input <= 0
+    const a = Int8Array.from(d.signs);
+    a[d.splitAt] = 1;
+    const b = Int8Array.from(d.signs);
+    b[d.splitAt] = -1;
+    return [
+      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), ub: d.ub, splitAt: -1 },
+      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), ub: d.ub, splitAt: -1 },
+    ];
+  }
+
+  /** Bounds the domains as one batch, updates the incumbent, and pushes those not pruned. */
+  private async boundAndPush(domains: Domain[]): Promise<void> {
+    const n = domains.length;
+    const nIn = this.nIn;
+    const nOut = this.graph.nOut;
+    const lo = new Float64Array(n * nIn); // [n, nIn]
+    const hi = new Float64Array(n * nIn); // [n, nIn]
+    domains.forEach((d, i) => {
+      lo.set(d.lo, i * nIn);
+      hi.set(d.hi, i * nIn);
+    });
+    let splitMap: Map<NodeId, Int8Array> | undefined;
+    if (this.layout.total > 0) {
+      splitMap = new Map();
+      this.layout.nodes.forEach((id, t) => {
+        const size = this.graph.nodes[id].size;
+        const off = this.layout.offsets[t];
+        const arr = new Int8Array(n * size); // [n, size]
+        domains.forEach((d, i) => arr.set(d.signs.subarray(off, off + size), i * size));
+        splitMap?.set(id, arr);
+      });
+    }
+    const ctx = computeContext(this.info, lo, hi, n, { method: 'crown', splits: splitMap });
+    this.boxesBounded += n;
+    // rows: every term of every live disjunct of every domain; firstRow[i][k] is the first row
+    // of disjunct k of domain i, or -1 when the disjunct is dropped
+    const firstRow: number[][] = [];
+    let nRows = 0;
+    for (const d of domains) {
+      firstRow.push(this.spec.disjuncts.map((dj, k) => (d.live[k] ? (nRows += dj.e.length) - dj.e.length : -1)));
+    }
+    const C = new Float64Array(nRows * nOut); // [nRows, nOut]
+    const bias = new Float64Array(nRows);
+    const rowBox = new Int32Array(nRows);
+    domains.forEach((_d, i) => {
+      this.spec.disjuncts.forEach((dj, k) => {
+        const f = firstRow[i][k];
+        if (f < 0) return;
+        C.set(dj.D, f * nOut);
+        bias.set(dj.e, f);
+        rowBox.fill(i, f, f + dj.e.length);
+      });
+    });
+    const record = this.split === 'relu' ? new Map<NodeId, Float64Array>() : undefined;
+    const crown = backSubstitute(ctx, this.graph.output, C, rowBox, bias, { record });
+    const viaIbp = ibpRows(this.info, ctx, C, bias, rowBox);
+    const upper = crown.upper;
+    for (let r = 0; r < nRows; r++) if (viaIbp.upper[r] < upper[r]) upper[r] = viaIbp.upper[r];
+    const inputA = crown.inputA;
+    if (this.o.alphaIterations > 0) {
+      const redo = domains.flatMap((d, i) => (this.isPruned(Math.min(d.ub, this.domainUb(firstRow[i], upper))) ? [] : [i]));
+      if (redo.length > 0) this.refineWithAlpha(ctx, redo, firstRow, C, bias, rowBox, upper, inputA);
+    }
+    const candidates: Float64Array[] = [];
+    const keep: Domain[] = [];
+    domains.forEach((d, i) => {
+      if (ctx.infeasible[i]) return; // an empty domain: nothing to bound
+      d.ub = Math.min(d.ub, this.domainUb(firstRow[i], upper));
+      // the critical row of each live disjunct: its least upper bound; a disjunct whose bound is
+      // pruned is dropped, and its bound recorded
+      const critical: number[] = [];
+      this.spec.disjuncts.forEach((dj, k) => {
+        const f = firstRow[i][k];
+        if (f < 0) return;
+        let best = f;
+        for (let j = 1; j < dj.e.length; j++) if (upper[f + j] < upper[best]) best = f + j;
+        if (this.isPruned(upper[best])) {
+          d.live[k] = 0;
+          this.close(upper[best]);
+          return;
+        }
+        critical.push(best);
+      });
+      candidates.push(centre(d.lo, d.hi));
+      for (const r of critical) candidates.push(corner(inputA, r, d.lo, d.hi));
+      if (this.isPruned(d.ub)) {
+        this.close(d.ub);
+        return;
+      }
+      this.inheritSigns(ctx, d, i);
+      d.splitAt = this.split === 'input' ? chooseInput(inputA, critical, d, nIn) : this.chooseRelu(ctx, record, critical, d, i);
+      keep.push(d);
+    });
+    await this.tryCandidates(candidates);
+    for (const d of keep) {
+      if (this.isPruned(d.ub)) this.close(d.ub);
+      else this.heap.push(d.ub, d);
+    }
+  }
+
+  /** Upper bound of g over domain i from its rows: max over live disjuncts of min over terms. */
+  private domainUb(firsts: readonly number[], upper: Float64Array): number {
+    let g = -Infinity;
+    this.spec.disjuncts.forEach((dj, k) => {
+      const f = firsts[k];
+      if (f < 0) return;
+      let m = Infinity;
+      for (let j = 0; j < dj.e.length; j++) if (upper[f + j] < m) m = upper[f + j];
+      if (m > g) g = m;
+    });
+    return g;
+  }
+
+  /** Records the signs of the splittable neurons that are stable on domain i (they stay so on its subdomains). */
+  private inheritSigns(ctx: BoundContext, d: Domain, i: number): void {
+    this.layout.nodes.forEach((id, t) => {
+      const node = this.graph.nodes[id];
+      const size = node.size;
+      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+      const off = this.layout.offsets[t];
+      for (let j = 0; j < size; j++) {
+        if (d.signs[off + j] !== 0) continue;
+        if (inp.lo[i * size + j] >= 0) d.signs[off + j] = 1;
+        else if (inp.hi[i * size + j] <= 0) d.signs[off + j] = -1;
+      }
+    });
+  }
+
+  private refineWithAlpha(
+    ctx: BoundContext,
+    redo: readonly number[],
+    firstRow: readonly (readonly number[])[],
+    C: Float64Array,
+    bias: Float64Array,
+    rowBox: Int32Array,
+    upper: Float64Array,
+    inputA: Float64Array,
+  ): void {
+    const nOut = this.graph.nOut;
+    const nIn = this.nIn;
+    const rows: number[] = [];
+    for (const i of redo) {
+      this.spec.disjuncts.forEach((dj, k) => {
+        const f = firstRow[i][k];
+        if (f < 0) return;
+        for (let j = 0; j < dj.e.length; j++) rows.push(f + j);
+      });
+    }
+    const subC = new Float64Array(rows.length * nOut);
+    const subBias = new Float64Array(rows.length);
+    const subBox = new Int32Array(rows.length);
+    rows.forEach((r, t) => {
+      subC.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
+      subBias[t] = bias[r];
+      subBox[t] = rowBox[r];
+    });
+    const res = optimiseAlpha(ctx, this.graph.output, subC, subBox, subBias, { iterations: this.o.alphaIterations });
+    rows.forEach((r, t) => {
+      if (res.upper[t] < upper[r]) {
+        upper[r] = res.upper[t];
+        inputA.set(res.inputA.subarray(t * nIn, (t + 1) * nIn), r * nIn);
+      }
+    });
+  }
+
+  /** BaBSR-style score: the upper-line intercept an unstable ReLU contributes to the critical rows. */
+  private chooseRelu(
+    ctx: BoundContext,
+    record: Map<NodeId, Float64Array> | undefined,
+    critical: readonly number[],
+    d: Domain,
+    box: number,
+  ): number {
+    let best = -1;
+    let bestScore = -Infinity;
+    this.layout.nodes.forEach((id, t) => {
+      const node = this.graph.nodes[id];
+      const size = node.size;
+      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+      const coef = record?.get(id);
+      const off = this.layout.offsets[t];
+      for (let j = 0; j < size; j++) {
+        if (d.signs[off + j] !== 0) continue;
+        const l = inp.lo[box * size + j];
+        const u = inp.hi[box * size + j];
+        if (!(l < 0 && u > 0)) continue;
+        const intercept = (-l * u) / (u - l);
+        let score = 1e-9 * intercept; // tie-break: the widest relaxation
+        if (coef !== undefined) {
+          for (const r of critical) {
+            const c = coef[r * size + j];
+            score += Math.max(c, 0) * intercept + 1e-6 * Math.abs(c) * intercept;
+          }
+        }
+        if (score > bestScore) {
+          bestScore = score;
+          best = off + j;
+        }
+      }
+    });
+    return best;
+  }
+}
+
+/** The input with the largest sum over critical rows of |coefficient| x width; -1 if none can be split. */
+function chooseInput(inputA: Float64Array, critical: readonly number[], d: Domain, nIn: number): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  for (let k = 0; k < nIn; k++) {
+    const w = d.hi[k] - d.lo[k];
+    const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
+    if (!(mid > d.lo[k] && mid < d.hi[k])) continue;
+    let score = 1e-12 * w; // tie-break: the widest input
+    for (const r of critical) score += Math.abs(inputA[r * nIn + k]) * w;
+    if (score > bestScore) {
+      bestScore = score;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function centre(lo: Float64Array, hi: Float64Array): Float64Array {
+  const c = new Float64Array(lo.length);
+  for (let k = 0; k < c.length; k++) c[k] = 0.5 * lo[k] + 0.5 * hi[k];
+  return c;
+}
+
+/** The maximiser over the box of row r's linear bound. */
+function corner(inputA: Float64Array, r: number, lo: Float64Array, hi: Float64Array): Float64Array {
+  const n = lo.length;
+  const x = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const a = inputA[r * n + k];
+    x[k] = a > 0 ? hi[k] : a < 0 ? lo[k] : 0.5 * lo[k] + 0.5 * hi[k];
+  }
+  return x;
+}
+
+function now(): number {
+  return performance.now();
+}

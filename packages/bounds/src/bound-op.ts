@@ -1,0 +1,42 @@
+import type { IrNode } from '@nnmax/onnx';
+import type { IntervalBatch } from './interval-batch.js';
+import type { LinearCoeffs } from './linear-coeffs.js';
+
+/**
+ * What one backward step through a node produces for rows that bound from above:
+ *   A . value(node) <= sum_k inputCoeffs[k] . value(input k) + bias + (error of this step)
+ * with the floating-point error of the step bounded by `slack` (both `[nRows]`, added to the
+ * traversal's running totals).
+ */
+export interface BackwardStep {
+  /** `[nRows, inputs[k].size]` per input; undefined means all zeros. */
+  readonly inputCoeffs: readonly (Float64Array | undefined)[];
+  /** `[nRows]` constant added to each row, or undefined for none. */
+  readonly bias: Float64Array | undefined;
+  /** `[nRows]` upper bound (>= 0) on the rounding error this step made in each row. */
+  readonly slack: Float64Array | undefined;
+}
+
+/** Extra inputs of a backward step; alpha slopes are an explicit argument, never node state. */
+export interface BackwardOptions {
+  /** Optimised lower-line slopes of this activation, `[nRows, size]` (one per row and neuron). */
+  readonly alpha?: Float64Array;
+  /** The rounding factor of the graph (see `errorFactor` in soundness.ts). */
+  readonly errorFactor: number;
+}
+
+export interface BoundOp<N extends IrNode = IrNode> {
+  /** Sound elementwise interval of the node's output from its inputs' intervals. */
+  interval(node: N, inputs: readonly IntervalBatch[], errorFactor: number): IntervalBatch;
+  /**
+   * Carries rows that bound from above through the node. `inputs` are the intervals of the
+   * node's inputs and `self` the interval of its output.
+   */
+  backward(
+    node: N,
+    coeffs: LinearCoeffs,
+    inputs: readonly IntervalBatch[],
+    self: IntervalBatch,
+    options: BackwardOptions,
+  ): BackwardStep;
+}

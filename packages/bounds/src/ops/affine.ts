@@ -1,0 +1,110 @@
+import { nextDown, nextUp } from '@nnmax/core';
+import type { AffineNode } from '@nnmax/onnx';
+import type { BackwardOptions, BackwardStep, BoundOp } from '../bound-op.js';
+import { makeIntervalBatch, magnitudeSums, magnitudes, type IntervalBatch } from '../interval-batch.js';
+import { rowsTimesMatrix, rowsTimesRowsT } from '../kernels.js';
+import type { LinearCoeffs } from '../linear-coeffs.js';
+import { UNDERFLOW_FLOOR } from '../soundness.js';
+
+/** y = W x + b. */
+export class AffineBound implements BoundOp<AffineNode> {
+  /**
+   * Centre/radius form: y in W mid + b +- |W| rad, where [mid - rad, mid + rad] encloses [lo, hi]
+   * (rad is rounded up, so the enclosure is exact). The float error of the dot products
+   * c = W mid + b and r = |W| rad is at most gamma (|b| + |W| |mid| + |W| rad) (Higham eq. 3.5),
+   * and `errorFactor` >= 2 gamma also covers the rounding of that error term and of the final
+   * c - r - err and c + r + err; both ends then step one ulp outward. A sum that overflows makes
+   * the interval (-inf, inf), which the traversal marks as overflow.
+   */
+  interval(node: AffineNode, inputs: readonly IntervalBatch[], errorFactor: number): IntervalBatch {
+    const inp = inputs[0];
+    const { W, b, nIn, size } = node;
+    const nBoxes = inp.nBoxes;
+    const out = makeIntervalBatch(nBoxes, size);
+    const mid = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
+    const rad = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
+    const absMid = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
+    for (let i = 0; i < mid.length; i++) {
+      const l = inp.lo[i];
+      const h = inp.hi[i];
+      const m = 0.5 * l + 0.5 * h;
+      mid[i] = m;
+      rad[i] = nextUp(Math.max(h - m, m - l));
+      absMid[i] = Math.abs(m);
+    }
+    const absW = absolute(W);
+    const c = new Float64Array(nBoxes * size); // [nBoxes, size]
+    const r = new Float64Array(nBoxes * size); // [nBoxes, size]
+    const e = new Float64Array(nBoxes * size); // [nBoxes, size]
+    rowsTimesRowsT(mid, nBoxes, W, size, nIn, c);
+    rowsTimesRowsT(rad, nBoxes, absW, size, nIn, r);
+    rowsTimesRowsT(absMid, nBoxes, absW, size, nIn, e);
+    for (let s = 0; s < nBoxes; s++) {
+      const oo = s * size;
+      for (let j = 0; j < size; j++) {
+        const q = oo + j;
+        const cj = c[q] + b[j];
+        const err = errorFactor * (Math.abs(b[j]) + e[q] + r[q]) + UNDERFLOW_FLOOR;
+        if (!Number.isFinite(err) || !Number.isFinite(cj)) {
+          out.lo[q] = -Infinity;
+          out.hi[q] = Infinity;
+          continue;
+        }
+        out.lo[q] = nextDown(cj - r[q] - err);
+        out.hi[q] = nextUp(cj + r[q] + err);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A . y = (A W) . x + A . b. The computed A W is off by at most gamma |A| |W| per entry, so as
+   * a coefficient on x (|x| <= xMax) it errs by at most gamma |A| (|W| xMax); with the error of
+   * A . b, the slack is G |A| (|W| xMax + |b|) (G = errorFactor >= 2 gamma covers the rounding
+   * of the slack expression), plus the underflow floor scaled by 1 + sum xMax.
+   */
+  backward(
+    node: AffineNode,
+    coeffs: LinearCoeffs,
+    inputs: readonly IntervalBatch[],
+    _self: IntervalBatch,
+    options: BackwardOptions,
+  ): BackwardStep {
+    const inp = inputs[0];
+    const { W, b, nIn, size } = node;
+    const { nRows, A, rowBox } = coeffs;
+    const G = options.errorFactor;
+    const nBoxes = inp.nBoxes;
+    // v[box, j] = |W_j| . xMax(box) + |b_j|
+    const xMax = magnitudes(inp); // [nBoxes, nIn]
+    const floor = magnitudeSums(xMax, nBoxes, nIn);
+    const v = new Float64Array(nBoxes * size); // [nBoxes, size]
+    rowsTimesRowsT(xMax, nBoxes, absolute(W), size, nIn, v);
+    const out = new Float64Array(nRows * nIn); // [nRows, nIn]
+    rowsTimesMatrix(A, nRows, size, W, nIn, out);
+    const bias = new Float64Array(nRows);
+    const slack = new Float64Array(nRows);
+    for (let r = 0; r < nRows; r++) {
+      const ro = r * size;
+      const box = rowBox[r];
+      const vo = box * size;
+      let bsum = 0;
+      let err = 0;
+      for (let j = 0; j < size; j++) {
+        const a = A[ro + j];
+        if (a === 0) continue;
+        bsum += a * b[j];
+        err += Math.abs(a) * (v[vo + j] + Math.abs(b[j]));
+      }
+      bias[r] = bsum;
+      slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
+    }
+    return { inputCoeffs: [out], bias, slack };
+  }
+}
+
+function absolute(W: Float64Array): Float64Array {
+  const out = new Float64Array(W.length);
+  for (let i = 0; i < W.length; i++) out[i] = Math.abs(W[i]);
+  return out;
+}

@@ -1,0 +1,322 @@
+import { InternalError, invariant, nextUp } from '@nnmax/core';
+import { isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
+import type { GraphInfo } from './graph-info.js';
+import { magnitudes, type IntervalBatch } from './interval-batch.js';
+import type { ActivationBound, Relaxation } from './ops/activation-bound.js';
+import { BOUND_OPS, boundOpOf } from './ops/bound-ops.js';
+import { UNDERFLOW_FLOOR } from './soundness.js';
+
+/**
+ * The only traversal of the bounds package: IBP in topological order, CROWN back-substitution in
+ * reverse order with out-degree counting. Results live in maps keyed by node id.
+ */
+
+/** Per-box ReLU split decisions: for an activation node, `[nBoxes, size]` of +1 (input >= 0), -1 (input <= 0) or 0. */
+export type SplitMap = ReadonlyMap<NodeId, Int8Array>;
+
+export interface BoundContext {
+  readonly info: GraphInfo;
+  readonly nBoxes: number;
+  /** Sound interval of every node's output. */
+  readonly intervals: Map<NodeId, IntervalBatch>;
+  /** relax() of each activation node over its (final) input interval. */
+  readonly relaxations: Map<NodeId, Relaxation>;
+  /** [nBoxes] 1 when a box's intervals overflowed to infinity: its bounds are +-Infinity. */
+  readonly overflow: Uint8Array;
+  /** [nBoxes] 1 when a box's split constraints are contradictory: its domain is empty. */
+  readonly infeasible: Uint8Array;
+}
+
+export type IntermediateMethod = 'ibp' | 'crown';
+
+export interface ContextOptions {
+  /** How pre-activation intervals are computed: IBP only, or IBP tightened by CROWN (default). */
+  readonly method?: IntermediateMethod;
+  readonly splits?: SplitMap;
+  /** Rows per back-substitution call when tightening intermediate bounds (memory cap). */
+  readonly maxRowsPerPass?: number;
+}
+
+const DEFAULT_MAX_ROWS = 8192;
+
+function activationOp(node: IrNode): ActivationBound {
+  return BOUND_OPS[node.kind] as unknown as ActivationBound;
+}
+
+/**
+ * Intervals (and relaxations) of every node for a batch of input boxes `[nBoxes, nIn]`.
+ */
+export function computeContext(
+  info: GraphInfo,
+  boxLo: Float64Array,
+  boxHi: Float64Array,
+  nBoxes: number,
+  options: ContextOptions = {},
+): BoundContext {
+  const { graph } = info;
+  const method = options.method ?? 'crown';
+  const ctx: BoundContext = {
+    info,
+    nBoxes,
+    intervals: new Map(),
+    relaxations: new Map(),
+    overflow: new Uint8Array(nBoxes),
+    infeasible: new Uint8Array(nBoxes),
+  };
+  for (const node of graph.nodes) {
+    let iv: IntervalBatch;
+    if (node.kind === 'input') {
+      iv = { nBoxes, size: node.size, lo: Float64Array.from(boxLo), hi: Float64Array.from(boxHi) };
+    } else {
+      if (isActivation(node)) {
+        const input = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+        ctx.relaxations.set(node.id, activationOp(node).relax(input.lo, input.hi, node as never));
+      }
+      const inputs = node.inputs.map((i) => ctx.intervals.get(i) as IntervalBatch);
+      iv = boundOpOf(node).interval(node, inputs, info.errorFactor);
+    }
+    sanitize(ctx, iv, node);
+    ctx.intervals.set(node.id, iv);
+    if (info.activationConsumers[node.id].length === 0) continue;
+    if (options.splits !== undefined) applySplits(ctx, node, iv, options.splits);
+    if (method === 'crown' && !isExactByIbp(ctx, node)) {
+      tightenWithCrown(ctx, node, options.maxRowsPerPass ?? DEFAULT_MAX_ROWS, options.splits !== undefined);
+    }
+  }
+  return ctx;
+}
+
+/** An affine map of the input box: IBP in centre/radius form is already exact (up to rounding). */
+function isExactByIbp(ctx: BoundContext, node: IrNode): boolean {
+  return node.kind === 'affine' && ctx.info.graph.nodes[node.inputs[0]].kind === 'input';
+}
+
+/**
+ * Intersects a pre-activation interval with the sign constraints of its ReLU-like consumers
+ * (+1: input >= 0, -1: input <= 0). The domain is the set of points of the box that satisfy every
+ * constraint, so the intersection is a sound interval over it; an empty intersection proves the
+ * domain empty (the box is marked infeasible and the neuron's interval set to [0, 0]).
+ */
+function applySplits(ctx: BoundContext, node: IrNode, iv: IntervalBatch, splits: SplitMap): void {
+  const { lo, hi, size } = iv;
+  for (const actId of ctx.info.activationConsumers[node.id]) {
+    const split = splits.get(actId);
+    if (split === undefined) continue;
+    for (let i = 0; i < split.length; i++) {
+      const s = split[i];
+      if (s === 0) continue;
+      if (s > 0) {
+        if (lo[i] < 0) lo[i] = 0;
+      } else if (hi[i] > 0) {
+        hi[i] = 0;
+      }
+      if (lo[i] > hi[i]) {
+        ctx.infeasible[Math.floor(i / size)] = 1;
+        lo[i] = 0;
+        hi[i] = 0;
+      }
+    }
+  }
+}
+
+/** NaN is a bug; an infinite end marks the box as overflowed and is clamped to keep arithmetic NaN-free. */
+function sanitize(ctx: BoundContext, iv: IntervalBatch, node: IrNode): void {
+  const { lo, hi, size } = iv;
+  for (let i = 0; i < lo.length; i++) {
+    const l = lo[i];
+    const h = hi[i];
+    if (Number.isNaN(l) || Number.isNaN(h)) {
+      throw new InternalError(`bounds: NaN in the interval of node '${node.name}' (${node.kind}) at index ${i}`);
+    }
+    if (l === -Infinity || h === Infinity) {
+      ctx.overflow[Math.floor(i / size)] = 1;
+      if (l === -Infinity) lo[i] = -Number.MAX_VALUE;
+      if (h === Infinity) hi[i] = Number.MAX_VALUE;
+    }
+  }
+}
+
+/** Tightens a pre-activation node's interval with CROWN rows (+e_j and -e_j) for neurons that need it. */
+function tightenWithCrown(ctx: BoundContext, node: IrNode, maxRows: number, hasSplits: boolean): void {
+  const iv = ctx.intervals.get(node.id) as IntervalBatch;
+  const size = node.size;
+  const acts = ctx.info.activationConsumers[node.id].map((id) => ctx.info.graph.nodes[id]);
+  const picks: number[] = []; // flat index b * size + j
+  for (let b = 0; b < ctx.nBoxes; b++) {
+    if (ctx.overflow[b] || ctx.infeasible[b]) continue;
+    for (let j = 0; j < size; j++) {
+      const q = b * size + j;
+      const l = iv.lo[q];
+      const u = iv.hi[q];
+      let settled = true;
+      for (const a of acts) if (!activationOp(a).isSettled(l, u, a as never)) settled = false;
+      if (!settled) picks.push(q);
+    }
+  }
+  const perPass = Math.max(1, Math.floor(maxRows / 2));
+  for (let start = 0; start < picks.length; start += perPass) {
+    const chunk = picks.slice(start, start + perPass);
+    const nRows = 2 * chunk.length;
+    const A = new Float64Array(nRows * size);
+    const rowBox = new Int32Array(nRows);
+    for (let i = 0; i < chunk.length; i++) {
+      const q = chunk[i];
+      const b = Math.floor(q / size);
+      const j = q - b * size;
+      A[2 * i * size + j] = 1;
+      A[(2 * i + 1) * size + j] = -1;
+      rowBox[2 * i] = b;
+      rowBox[2 * i + 1] = b;
+    }
+    const { upper } = backSubstitute(ctx, node.id, A, rowBox, undefined, {});
+    for (let i = 0; i < chunk.length; i++) {
+      const q = chunk[i];
+      const u = upper[2 * i];
+      const l = -upper[2 * i + 1];
+      if (u < iv.hi[q]) iv.hi[q] = u;
+      if (l > iv.lo[q]) iv.lo[q] = l;
+      if (iv.lo[q] > iv.hi[q]) {
+        // both ends are sound, so crossing ends prove that no point of the domain exists: only
+        // split constraints can make a domain empty; otherwise it is a bug
+        const b = Math.floor(q / size);
+        if (!hasSplits) {
+          throw new InternalError(`bounds: node '${node.name}' neuron ${q - b * size} of box ${b}: CROWN bounds [${l}, ${u}] cross the interval`);
+        }
+        ctx.infeasible[b] = 1;
+        iv.lo[q] = 0;
+        iv.hi[q] = 0;
+      }
+    }
+  }
+}
+
+export interface BackSubstituteOptions {
+  /** Optimised lower slopes per activation node, `[nRows, size]`. */
+  readonly alpha?: ReadonlyMap<NodeId, Float64Array>;
+  /** When given, receives the coefficients on each activation node's output, `[nRows, size]`. */
+  readonly record?: Map<NodeId, Float64Array>;
+}
+
+export interface BackSubstituteResult {
+  /** `[nRows]` upper bound of each row over its box. */
+  readonly upper: Float64Array;
+  /** `[nRows, nIn]` the rows' final coefficients on the input (the linear bound). */
+  readonly inputA: Float64Array;
+  /** `[nRows]` constant of the final linear bound, slack included (upper = max over box of inputA . x + inputBias). */
+  readonly inputBias: Float64Array;
+}
+
+/**
+ * Upper bounds of the rows `A0 . value(start) + bias0` (`A0` is `[nRows, size(start)]`, row r
+ * over box rowBox[r]) by back-substitution to the input. Lower bounds are upper bounds of the
+ * negated rows.
+ */
+export function backSubstitute(
+  ctx: BoundContext,
+  start: NodeId,
+  A0: Float64Array,
+  rowBox: Int32Array,
+  bias0: Float64Array | undefined,
+  options: BackSubstituteOptions,
+): BackSubstituteResult {
+  const { info } = ctx;
+  const { graph, errorFactor: G } = info;
+  const nodes = graph.nodes;
+  const nRows = rowBox.length;
+  const anc = info.ancestors[start];
+  const pending = new Int32Array(nodes.length);
+  for (let id = 0; id <= start; id++) {
+    if (!anc[id] || id === start) continue;
+    for (const c of info.consumers[id]) if (anc[c]) pending[id]++;
+  }
+  const accum = new Map<NodeId, Float64Array>();
+  accum.set(start, A0);
+  const bias = bias0 === undefined ? new Float64Array(nRows) : Float64Array.from(bias0);
+  const slack = new Float64Array(nRows);
+  let inputA: Float64Array | undefined;
+  for (let id = start; id >= 0; id--) {
+    if (!anc[id]) continue;
+    const node = nodes[id];
+    invariant(pending[id] === 0, () => `bounds: node '${node.name}' reached with ${pending[id]} consumers pending`);
+    const A = accum.get(id);
+    accum.delete(id);
+    if (node.kind === 'input') {
+      inputA = A;
+      continue;
+    }
+    for (const i of node.inputs) pending[i]--;
+    if (A === undefined) continue;
+    if (options.record !== undefined && isActivation(node)) options.record.set(id, A);
+    const inputs = node.inputs.map((i) => ctx.intervals.get(i) as IntervalBatch);
+    const self = ctx.intervals.get(id) as IntervalBatch;
+    const step = boundOpOf(node).backward(node, { nRows, size: node.size, A, rowBox }, inputs, self, {
+      errorFactor: G,
+      alpha: options.alpha?.get(id),
+      relaxation: ctx.relaxations.get(id),
+    } as never);
+    if (step.bias !== undefined || step.slack !== undefined) {
+      const sb = step.bias;
+      const ss = step.slack;
+      for (let r = 0; r < nRows; r++) {
+        if (sb !== undefined) bias[r] += sb[r];
+        // the running sums' own rounding: covered by G |bias| (G >> 2u)
+        slack[r] += (ss === undefined ? 0 : ss[r]) + G * Math.abs(bias[r]);
+      }
+    }
+    for (let k = 0; k < node.inputs.length; k++) {
+      const coeff = step.inputCoeffs[k];
+      if (coeff === undefined) continue;
+      const target = node.inputs[k];
+      const prev = accum.get(target);
+      if (prev === undefined) {
+        accum.set(target, coeff === A ? Float64Array.from(coeff) : coeff);
+      } else {
+        // fan-out: adding coefficients rounds each sum by <= u |sum| (sums of subnormals are
+        // exact), an error of at most u |sum| |x|max in the row, covered by G |sum| |x|max
+        const mag = magnitudes(inputs[k]);
+        const m = inputs[k].size;
+        for (let r = 0; r < nRows; r++) {
+          const ro = r * m;
+          const bo = rowBox[r] * m;
+          let err = 0;
+          for (let t = 0; t < m; t++) {
+            const v = prev[ro + t] + coeff[ro + t];
+            prev[ro + t] = v;
+            err += Math.abs(v) * mag[bo + t];
+          }
+          slack[r] += G * err;
+        }
+      }
+    }
+  }
+  const nIn = graph.nIn;
+  const box = ctx.intervals.get(graph.input) as IntervalBatch;
+  const finalA = inputA ?? new Float64Array(nRows * nIn);
+  const upper = new Float64Array(nRows);
+  const inputBias = new Float64Array(nRows);
+  for (let r = 0; r < nRows; r++) {
+    const b = rowBox[r];
+    const bo = b * nIn;
+    const ro = r * nIn;
+    let sum = bias[r] + slack[r];
+    let mag = Math.abs(bias[r]) + slack[r];
+    for (let k = 0; k < nIn; k++) {
+      const a = finalA[ro + k];
+      const t = a >= 0 ? a * box.hi[bo + k] : a * box.lo[bo + k];
+      sum += t;
+      mag += Math.abs(t);
+    }
+    inputBias[r] = nextUp(bias[r] + slack[r]);
+    if (ctx.infeasible[b]) {
+      upper[r] = -Infinity;
+    } else if (ctx.overflow[b]) {
+      upper[r] = Infinity;
+    } else {
+      // sum of nIn + 2 terms: its rounding is within G |terms| (see errorFactor)
+      const ub = nextUp(sum + G * mag + UNDERFLOW_FLOOR);
+      if (Number.isNaN(ub)) throw new InternalError(`bounds: NaN in the bound of row ${r} (box ${b})`);
+      upper[r] = ub;
+    }
+  }
+  return { upper, inputA: finalA, inputBias };
+}

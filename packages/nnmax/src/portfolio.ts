@@ -1,0 +1,133 @@
+import { InvalidOptionError, type Rng } from '@nnmax/core';
+import type { Optimizer } from '@nnmax/search';
+import { createComponent, POLISH, type ComponentName } from './components.js';
+import type { SearchMethod } from './maximize-types.js';
+import type { SearchContext } from './search-context.js';
+
+export interface PortfolioOptions {
+  readonly method: Exclude<SearchMethod, 'bab'>;
+  /** performance.now() time at which to stop. */
+  readonly deadline: number;
+  /** Stop once the incumbent reaches this value (maximisation sense). */
+  readonly target: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly rng: Rng;
+  readonly hasGradients: boolean;
+  readonly report: (phase: string) => void;
+  /** Extra stop condition checked between batches (e.g. a certified bound closed the gap). */
+  readonly shouldStop?: () => boolean;
+}
+
+export type StopCause = 'time' | 'target' | 'aborted' | 'converged' | 'external';
+
+export interface PortfolioOutcome {
+  readonly x: Float64Array;
+  readonly value: number;
+  readonly evaluations: number;
+  readonly method: string;
+  readonly reason: StopCause;
+}
+
+/**
+ * Time shares of the 'auto' portfolio. Multi-start Adam exploits the exact gradient; CMA-ES
+ * (IPOP) covers what gradients miss; basin hopping escapes local optima around the incumbent;
+ * quasi-random sampling keeps exploring. Measured on ../shared/maximize (see the README bench).
+ */
+const AUTO_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.45, cmaes: 0.25, basinhopping: 0.2, sample: 0.1 };
+const BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { cmaes: 0.7, sample: 0.3 };
+/**
+ * Above this many free inputs full-covariance CMA-ES costs more than it finds (the O(n^3)
+ * eigendecomposition takes about 2 s at n = 784), and the exact gradient does the work.
+ */
+const CMAES_MAX_DIM = 64;
+const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.7, basinhopping: 0.25, sample: 0.05 };
+const HIGH_DIM_BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { sample: 1 };
+
+function freeDimension(ctx: SearchContext): number {
+  let n = 0;
+  for (let i = 0; i < ctx.dim; i++) if (ctx.box.lo[i] < ctx.box.hi[i]) n++;
+  return n;
+}
+
+interface Slot {
+  readonly name: ComponentName;
+  readonly share: number;
+  spentMs: number;
+  opt: Optimizer;
+  runs: number;
+}
+
+/**
+ * Runs the optimisers in one anytime loop: each step gives the slot that has used the least of
+ * its time share one ask/evaluate/tell round; every evaluated point feeds the shared incumbent.
+ * Stopped optimisers restart (new seed, new start). The incumbent is polished at the end.
+ */
+export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions): Promise<PortfolioOutcome> {
+  if (!options.hasGradients && (options.method === 'adam' || options.method === 'basinhopping')) {
+    throw new InvalidOptionError('method', options.method, "'auto', 'sample' or 'cmaes': the model is outside the IR, so there is no gradient graph");
+  }
+  const isHighDim = freeDimension(ctx) > CMAES_MAX_DIM;
+  const shares =
+    options.method === 'auto'
+      ? options.hasGradients
+        ? isHighDim
+          ? HIGH_DIM_SHARES
+          : AUTO_SHARES
+        : isHighDim
+          ? HIGH_DIM_BLACK_BOX_SHARES
+          : BLACK_BOX_SHARES
+      : { [options.method]: 1 };
+  const slots: Slot[] = Object.entries(shares).map(([name, share]) => ({
+    name: name as ComponentName,
+    share: share!,
+    spentMs: 0,
+    opt: createComponent(name as ComponentName, ctx, options.rng.fork(), 0),
+    runs: 1,
+  }));
+  const stopCause = (): StopCause | undefined => {
+    if (options.signal?.aborted) return 'aborted';
+    if (options.target !== undefined && ctx.incumbent && ctx.incumbent.value >= options.target) return 'target';
+    if (options.shouldStop?.()) return 'external';
+    if (performance.now() >= options.deadline) return 'time';
+    return undefined;
+  };
+  // A quasi-random design first: it seeds every start point and is cheap in one batch.
+  await step(ctx, createComponent('sample', ctx, options.rng.fork(), 0, { initial: true }));
+  options.report('sample');
+  let cause = stopCause();
+  let lastYield = performance.now();
+  while (cause === undefined) {
+    let slot = slots[0];
+    for (const s of slots) if (s.spentMs / s.share < slot.spentMs / slot.share) slot = s;
+    const t = performance.now();
+    const before = ctx.incumbent?.value;
+    await step(ctx, slot.opt);
+    slot.spentMs += performance.now() - t;
+    if (ctx.incumbent && ctx.incumbent.value !== before) options.report(slot.name);
+    if (slot.opt.stop().length > 0) {
+      slot.opt = createComponent(slot.name, ctx, options.rng.fork(), slot.runs++);
+    }
+    if (performance.now() - lastYield > 50) {
+      await new Promise((r) => setTimeout(r, 0)); // let signals and progress consumers run
+      lastYield = performance.now();
+    }
+    cause = stopCause();
+  }
+  // Polish: a short projected quasi-Newton run from the incumbent (not after an abort).
+  if (options.hasGradients && ctx.incumbent && cause !== 'aborted' && cause !== 'target') {
+    const polish = createComponent(POLISH, ctx, options.rng.fork(), 0);
+    const until = performance.now() + 200;
+    for (let i = 0; i < 200 && polish.stop().length === 0 && performance.now() < until; i++) await step(ctx, polish);
+    options.report('polish');
+  }
+  const inc = ctx.incumbent!;
+  const method = options.method === 'auto' ? `auto(${slots.map((s) => s.name).join('+')})` : options.method;
+  return { x: inc.x, value: inc.value, evaluations: ctx.evaluations, method, reason: cause };
+}
+
+async function step(ctx: SearchContext, opt: Optimizer): Promise<void> {
+  const points = opt.ask();
+  if (points.length === 0) return;
+  const { values, grads } = await ctx.evaluate(points, opt.needsGradients);
+  opt.tell(points, values, grads);
+}
