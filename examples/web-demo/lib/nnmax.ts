@@ -1,0 +1,2 @@
+/** The `<script type="module">` library bundle: nnmax's web entry, onnxruntime-web (wasm) included. */
+export * from 'nnmax/web';
