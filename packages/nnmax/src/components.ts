@@ -1,9 +1,9 @@
 import type { Rng } from '@nnmax/core';
-import { BasinHopping, IpopCmaes, MultiStartAdam, ProjectedLbfgs, QuasiRandomSampler, type Optimizer } from '@nnmax/search';
+import { BasinHopping, IpopCmaes, MultiStartAdam, ParallelRestarts, ProjectedLbfgs, QuasiRandomSampler, type Optimizer } from '@nnmax/search';
 import type { SearchContext } from './search-context.js';
 
 /** The optimisers the portfolio runs; `lbfgs` is the final polish of the incumbent. */
-export type ComponentName = 'sample' | 'adam' | 'cmaes' | 'basinhopping' | 'lbfgs';
+export type ComponentName = 'sample' | 'adam' | 'multistart' | 'cmaes' | 'basinhopping' | 'lbfgs';
 export const POLISH: ComponentName = 'lbfgs';
 
 /**
@@ -11,6 +11,13 @@ export const POLISH: ComponentName = 'lbfgs';
  * to the searches it seeds (ACAS Xu: about 0.3 ms; mnist 256x6: about 7 ms).
  */
 const INITIAL_DESIGN = 1024;
+/**
+ * First population of IPOP-CMA-ES: large populations are what make CMA-ES global on multimodal
+ * functions (Hansen & Kern 2004), and a batch of 64 costs about one runtime call here.
+ */
+const CMAES_LAMBDA = 64;
+/** Projected L-BFGS runs advanced together by the multistart component (8 line-search points each). */
+const LBFGS_LANES = 16;
 /** Starts of multi-start Adam: one gradient batch of 64 points costs about one runtime call. */
 const ADAM_STARTS = 64;
 
@@ -35,11 +42,18 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
     case 'adam': {
       // First run: the elite of the design; later runs: a few elite points, the rest fresh.
       const elite = ctx.elite.map((e) => e.x);
-      const starts = run === 0 ? elite.slice(0, ADAM_STARTS) : elite.slice(0, 4);
+      const starts = run === 0 ? elite.slice(0, ADAM_STARTS / 4) : elite.slice(0, 4);
       return new MultiStartAdam({ box, rng, starts, nStarts: ADAM_STARTS });
     }
+    case 'multistart':
+      // scipy-style multistart L-BFGS-B, batched: uniformly random starts (the first from the incumbent)
+      return new ParallelRestarts({
+        rng,
+        lanes: LBFGS_LANES,
+        make: (r, lane, laneRun) => new ProjectedLbfgs({ box, x0: run === 0 && lane === 0 && laneRun === 0 ? incumbent : uniformPoint(ctx, r) }),
+      });
     case 'cmaes':
-      return new IpopCmaes({ box, rng, x0: run === 0 ? incumbent : undefined });
+      return new IpopCmaes({ box, rng, x0: run === 0 ? incumbent : undefined, lambda: CMAES_LAMBDA });
     case 'basinhopping':
       return new BasinHopping({ box, rng, x0: incumbent, temperature: metropolisTemperature(ctx) });
     case 'lbfgs':
@@ -56,4 +70,8 @@ function metropolisTemperature(ctx: SearchContext): number {
   if (e.length < 2) return 1;
   const spread = e[0].value - e[Math.min(e.length - 1, 15)].value;
   return spread > 0 && Number.isFinite(spread) ? spread : Math.max(1e-12, 1e-3 * Math.abs(e[0].value));
+}
+
+function uniformPoint(ctx: SearchContext, rng: Rng): Float64Array {
+  return Float64Array.from(ctx.box.lo, (lo, i) => rng.uniform(lo, ctx.box.hi[i]));
 }

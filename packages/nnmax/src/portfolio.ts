@@ -33,14 +33,14 @@ export interface PortfolioOutcome {
  * (IPOP) covers what gradients miss; basin hopping escapes local optima around the incumbent;
  * quasi-random sampling keeps exploring. Measured on ../shared/maximize (see the README bench).
  */
-const AUTO_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.45, cmaes: 0.25, basinhopping: 0.2, sample: 0.1 };
+const AUTO_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.3, multistart: 0.2, cmaes: 0.25, basinhopping: 0.15, sample: 0.1 };
 const BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { cmaes: 0.7, sample: 0.3 };
 /**
  * Above this many free inputs full-covariance CMA-ES costs more than it finds (the O(n^3)
  * eigendecomposition takes about 2 s at n = 784), and the exact gradient does the work.
  */
 const CMAES_MAX_DIM = 64;
-const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.7, basinhopping: 0.25, sample: 0.05 };
+const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.45, multistart: 0.3, basinhopping: 0.2, sample: 0.05 };
 const HIGH_DIM_BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { sample: 1 };
 
 function freeDimension(ctx: SearchContext): number {
@@ -63,7 +63,7 @@ interface Slot {
  * Stopped optimisers restart (new seed, new start). The incumbent is polished at the end.
  */
 export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions): Promise<PortfolioOutcome> {
-  if (!options.hasGradients && (options.method === 'adam' || options.method === 'basinhopping')) {
+  if (!options.hasGradients && (options.method === 'adam' || options.method === 'multistart' || options.method === 'basinhopping')) {
     throw new InvalidOptionError('method', options.method, "'auto', 'sample' or 'cmaes': the model is outside the IR, so there is no gradient graph");
   }
   const isHighDim = freeDimension(ctx) > CMAES_MAX_DIM;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BasinHopping } from './basin-hopping.js';
 import { MultiStartAdam } from './multi-start-adam.js';
 import type { Optimizer } from './optimizer.js';
+import { ParallelRestarts } from './parallel-restarts.js';
 import { ProjectedLbfgs } from './projected-lbfgs.js';
 import { QuasiRandomSampler } from './quasi-random.js';
 
@@ -91,6 +92,17 @@ const CASES: readonly Case[] = [
         local: (x0, b, r) => new MultiStartAdam({ box: b, rng: r, starts: [x0], nStarts: 1, restart: false }),
       }),
     badOptions: [],
+  },
+  {
+    name: 'ParallelRestarts(ProjectedLbfgs)',
+    make: (box, seed) =>
+      new ParallelRestarts({ rng: new Rng(seed), lanes: 3, make: (r) => new ProjectedLbfgs({ box, x0: Float64Array.from(box.lo, (lo, i) => r.uniform(lo, box.hi[i])) }) }),
+    badOptions: [
+      { option: 'lanes', make: (box) => new ParallelRestarts({ rng, lanes: 0, make: () => new ProjectedLbfgs({ box }) }) },
+      { option: 'maxRestarts', make: (box) => new ParallelRestarts({ rng, lanes: 2, maxRestarts: -1, make: () => new ProjectedLbfgs({ box }) }) },
+      // @ts-expect-error: a wrong type reaches the constructor from untyped callers
+      { option: 'make', make: () => new ParallelRestarts({ rng, lanes: 2, make: 3 }) },
+    ],
   },
 ];
 

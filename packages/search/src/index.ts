@@ -16,3 +16,5 @@ export { BasinHopping, BASIN_HOPPING_DEFAULTS, lbfgsLocal } from './basin-hoppin
 export type { BasinHoppingOptions, LocalOptimizerFactory } from './basin-hopping.js';
 export { symmetricEigen } from './symmetric-eigen.js';
 export type { SymmetricEigen } from './symmetric-eigen.js';
+export { ParallelRestarts } from './parallel-restarts.js';
+export type { ParallelRestartsOptions, LaneFactory } from './parallel-restarts.js';

@@ -79,7 +79,9 @@ export class ScrambledHalton {
  * are allocated on first use beyond position 0, so untouched digits cost one random draw.
  */
 class DigitPermutation {
-  private readonly values: number[] = [];
+  /** values[p] for p < length: the permutation drawn so far (typed: `get` is the hot loop). */
+  private values: Int32Array;
+  private length = 1;
   private used: Uint8Array | undefined;
   /** Unused values once the permutation is half full; the first `nRest` entries are live. */
   private rest: Int32Array | undefined;
@@ -89,11 +91,12 @@ class DigitPermutation {
     private readonly base: number,
     private readonly rng: Rng,
   ) {
-    this.values.push(rng.int(base));
+    this.values = new Int32Array(1);
+    this.values[0] = rng.int(base);
   }
 
   get(d: number): number {
-    if (d >= this.values.length) this.extend(d);
+    if (d >= this.length) this.extend(d);
     return this.values[d];
   }
 
@@ -102,14 +105,18 @@ class DigitPermutation {
     if (!this.used) {
       this.used = new Uint8Array(b);
       this.used[this.values[0]] = 1;
+      const all = new Int32Array(b);
+      all[0] = this.values[0];
+      this.values = all;
     }
     const used = this.used;
-    for (let p = this.values.length; p <= d; p++) {
+    const values = this.values;
+    for (let p = this.length; p <= d; p++) {
       if (2 * p < b) {
         let v = this.rng.int(b);
         while (used[v]) v = this.rng.int(b);
         used[v] = 1;
-        this.values.push(v);
+        values[p] = v;
         continue;
       }
       if (!this.rest) {
@@ -117,9 +124,10 @@ class DigitPermutation {
         for (let v = 0; v < b; v++) if (!used[v]) this.rest[this.nRest++] = v;
       }
       const j = this.rng.int(this.nRest);
-      this.values.push(this.rest[j]);
+      values[p] = this.rest[j];
       this.rest[j] = this.rest[--this.nRest];
     }
+    this.length = d + 1;
   }
 }
 
