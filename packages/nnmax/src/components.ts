@@ -1,9 +1,9 @@
 import type { Rng } from '@nnmax/core';
-import { BasinHopping, IpopCmaes, MultiStartAdam, ParallelRestarts, ProjectedLbfgs, QuasiRandomSampler, type Optimizer } from '@nnmax/search';
+import { BasinHopping, Cmaes, DifferentialEvolution, IpopCmaes, MultiStartAdam, ParallelRestarts, ProjectedLbfgs, QuasiRandomSampler, type Optimizer } from '@nnmax/search';
 import type { SearchContext } from './search-context.js';
 
 /** The optimisers the portfolio runs; `lbfgs` is the final polish of the incumbent. */
-export type ComponentName = 'sample' | 'adam' | 'multistart' | 'cmaes' | 'basinhopping' | 'lbfgs';
+export type ComponentName = 'sample' | 'adam' | 'multistart' | 'cmaes' | 'de' | 'refine' | 'basinhopping' | 'lbfgs';
 export const POLISH: ComponentName = 'lbfgs';
 
 /**
@@ -18,6 +18,8 @@ const INITIAL_DESIGN = 1024;
 const CMAES_LAMBDA = 64;
 /** Projected L-BFGS runs advanced together by the multistart component (8 line-search points each). */
 const LBFGS_LANES = 16;
+/** Initial step of the local CMA-ES refinement, relative to the mean box width. */
+const REFINE_SIGMA = 0.01;
 /** Starts of multi-start Adam: one gradient batch of 64 points costs about one runtime call. */
 const ADAM_STARTS = 64;
 
@@ -52,6 +54,12 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
         lanes: LBFGS_LANES,
         make: (r, lane, laneRun) => new ProjectedLbfgs({ box, x0: run === 0 && lane === 0 && laneRun === 0 ? incumbent : uniformPoint(ctx, r) }),
       });
+    case 'refine':
+      // Gradient-free local refinement around the incumbent: ReLU nets peak on kinks, where
+      // gradient steps stall and a small CMA-ES keeps climbing.
+      return new Cmaes({ box, rng, x0: incumbent, sigma0: REFINE_SIGMA * meanWidth(ctx), lambda: 16 });
+    case 'de':
+      return new DifferentialEvolution({ box, rng, seeds: incumbent ? [incumbent] : [] });
     case 'cmaes':
       return new IpopCmaes({ box, rng, x0: run === 0 ? incumbent : undefined, lambda: CMAES_LAMBDA });
     case 'basinhopping':
@@ -74,4 +82,17 @@ function metropolisTemperature(ctx: SearchContext): number {
 
 function uniformPoint(ctx: SearchContext, rng: Rng): Float64Array {
   return Float64Array.from(ctx.box.lo, (lo, i) => rng.uniform(lo, ctx.box.hi[i]));
+}
+
+function meanWidth(ctx: SearchContext): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < ctx.dim; i++) {
+    const w = ctx.box.hi[i] - ctx.box.lo[i];
+    if (w > 0) {
+      sum += w;
+      n++;
+    }
+  }
+  return n === 0 ? 1 : sum / n;
 }

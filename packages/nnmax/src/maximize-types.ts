@@ -3,8 +3,8 @@ import type { Domain } from './domain/parse-domain.js';
 import type { LinearObjective } from './objective.js';
 import type { Property } from './vnnlib/index.js';
 
-export type SearchMethod = 'auto' | 'sample' | 'adam' | 'multistart' | 'cmaes' | 'basinhopping' | 'bab';
-export const SEARCH_METHODS: readonly SearchMethod[] = ['auto', 'sample', 'adam', 'multistart', 'cmaes', 'basinhopping', 'bab'];
+export type SearchMethod = 'auto' | 'sample' | 'adam' | 'multistart' | 'cmaes' | 'de' | 'basinhopping' | 'bab';
+export const SEARCH_METHODS: readonly SearchMethod[] = ['auto', 'sample', 'adam', 'multistart', 'cmaes', 'de', 'basinhopping', 'bab'];
 
 /** `optimal`: certified within tol; `feasible`: stopped by target/abort with a point; `timeout`: time ran out. */
 export type MaximizeStatus = 'optimal' | 'feasible' | 'timeout';

@@ -33,8 +33,8 @@ export interface PortfolioOutcome {
  * (IPOP) covers what gradients miss; basin hopping escapes local optima around the incumbent;
  * quasi-random sampling keeps exploring. Measured on ../shared/maximize (see the README bench).
  */
-const AUTO_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.3, multistart: 0.2, cmaes: 0.25, basinhopping: 0.15, sample: 0.1 };
-const BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { cmaes: 0.7, sample: 0.3 };
+const AUTO_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.2, multistart: 0.2, de: 0.2, cmaes: 0.1, refine: 0.1, basinhopping: 0.1, sample: 0.1 };
+const BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { cmaes: 0.3, de: 0.4, refine: 0.1, sample: 0.2 };
 /**
  * Above this many free inputs full-covariance CMA-ES costs more than it finds (the O(n^3)
  * eigendecomposition takes about 2 s at n = 784), and the exact gradient does the work.

@@ -1,4 +1,5 @@
 import { Rng } from '@nnmax/core';
+import { forward64, type IrGraph } from '@nnmax/onnx';
 import { branchAndBound, type BabResult } from '@nnmax/bounds';
 import type { MaximizeStatus, ProgressEvent } from './maximize-types.js';
 import type { Problem, ResolvedSearch } from './maximize.js';
@@ -6,6 +7,20 @@ import { value64 } from './maximize.js';
 import type { Model } from './model.js';
 import { runPortfolio, type StopCause } from './portfolio.js';
 import { SearchContext } from './search-context.js';
+
+/**
+ * Domains branch-and-bound splits per round when it shares the thread with the search: a round of
+ * 16 domains (32 bounded children) takes a few tens of ms on ACAS Xu, so neither side starves.
+ */
+const BAB_ROUND = 16;
+/** The search's share of the thread while branch-and-bound runs beside it. */
+const SEARCH_SHARE = 0.4;
+/** Longest pause of branch-and-bound per round (a slow round must not stall the bound for long). */
+const MAX_SLEEP_MS = 200;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** The outcome of `solve`, in maximisation sense. */
 export interface SolveOutcome {
@@ -65,14 +80,24 @@ export async function solve(
   let babPromise: Promise<void> | undefined;
   if (ir) {
     let polled: Float64Array | undefined;
+    let resumedAt = performance.now();
     babPromise = branchAndBound(ir, problem.spec, problem.box, {
+      // A round blocks the event loop; small rounds let the search portfolio interleave.
+      batchSize: BAB_ROUND,
       tol: search.tol,
       timeLimitMs: search.timeLimitMs,
       target: search.target,
       signal: babAbort.signal,
+      // Called once a round: after a round of bounding, sleep as long as the search's share of the
+      // thread asks, so that the portfolio's steps (each awaiting onnxruntime) run meanwhile.
       // Linear rows and integers make the domain smaller than the box: a point of the box is a
       // candidate for the incumbent only if it is in the domain (the bound over the box stays valid).
-      evaluate: problem.isBoxDomain ? undefined : (points) => feasibleValues(points, problem, model),
+      evaluate: async (points) => {
+        const worked = performance.now() - resumedAt;
+        await sleep(Math.min(MAX_SLEEP_MS, (worked * SEARCH_SHARE) / (1 - SEARCH_SHARE)));
+        resumedAt = performance.now();
+        return feasibleValues(points, problem, ir);
+      },
       pollCandidates: () => {
         const inc = ctx.incumbent;
         if (!inc || inc.x === polled) return undefined;
@@ -125,7 +150,7 @@ export async function solve(
   if (closed) status = 'optimal';
   else if (search.certify && outcome.reason === 'time') status = 'timeout';
   else status = 'feasible';
-  const method = search.certify ? `${outcome.method}+bab` : outcome.method;
+  const method = ir ? `${outcome.method}+bab` : outcome.method;
   return {
     status,
     x,
@@ -138,7 +163,16 @@ export async function solve(
   };
 }
 
-/** Candidate values for branch-and-bound over a box that is larger than the domain: -Infinity outside the domain. */
-function feasibleValues(points: readonly Float64Array[], problem: Problem, model: Model): Float64Array {
-  return Float64Array.from(points, (p) => (problem.isFeasible(p) ? (value64(model, problem.scalar, p) ?? -Infinity) : -Infinity));
+/**
+ * Candidate values for branch-and-bound: the objective in float64 on the IR, and -Infinity outside
+ * the domain when it is smaller than the box (linear rows, integers).
+ */
+function feasibleValues(points: readonly Float64Array[], problem: Problem, ir: IrGraph): Float64Array {
+  const n = points.length;
+  const d = ir.nIn;
+  const X = new Float64Array(n * d);
+  points.forEach((p, s) => X.set(p, s * d));
+  const values = problem.scalar.values(forward64(ir, X, n), n);
+  if (!problem.isBoxDomain) points.forEach((p, s) => !problem.isFeasible(p) && (values[s] = -Infinity));
+  return values;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BasinHopping } from './basin-hopping.js';
 import { MultiStartAdam } from './multi-start-adam.js';
 import type { Optimizer } from './optimizer.js';
+import { DifferentialEvolution } from './differential-evolution.js';
 import { ParallelRestarts } from './parallel-restarts.js';
 import { ProjectedLbfgs } from './projected-lbfgs.js';
 import { QuasiRandomSampler } from './quasi-random.js';
@@ -92,6 +93,17 @@ const CASES: readonly Case[] = [
         local: (x0, b, r) => new MultiStartAdam({ box: b, rng: r, starts: [x0], nStarts: 1, restart: false }),
       }),
     badOptions: [],
+  },
+  {
+    name: 'DifferentialEvolution',
+    make: (box, seed) => new DifferentialEvolution({ box, rng: new Rng(seed), popsizeFactor: 3 }),
+    badOptions: [
+      { option: 'popsizeFactor', make: (box) => new DifferentialEvolution({ box, rng, popsizeFactor: 0 }) },
+      { option: 'mutation', make: (box) => new DifferentialEvolution({ box, rng, mutation: [1, 0.5] }) },
+      { option: 'recombination', make: (box) => new DifferentialEvolution({ box, rng, recombination: 1.5 }) },
+      { option: 'tolFun', make: (box) => new DifferentialEvolution({ box, rng, tolFun: -1 }) },
+      { option: 'seeds[0]', make: (box) => new DifferentialEvolution({ box, rng, seeds: [new Float64Array(box.lo.length + 2)] }) },
+    ],
   },
   {
     name: 'ParallelRestarts(ProjectedLbfgs)',

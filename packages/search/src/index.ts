@@ -18,3 +18,5 @@ export { symmetricEigen } from './symmetric-eigen.js';
 export type { SymmetricEigen } from './symmetric-eigen.js';
 export { ParallelRestarts } from './parallel-restarts.js';
 export type { ParallelRestartsOptions, LaneFactory } from './parallel-restarts.js';
+export { DifferentialEvolution, DIFFERENTIAL_EVOLUTION_DEFAULTS } from './differential-evolution.js';
+export type { DifferentialEvolutionOptions } from './differential-evolution.js';
