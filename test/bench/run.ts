@@ -1,17 +1,19 @@
 /**
  * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
- * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize.
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, verify (NNMAX_VERIFY_FAMILIES=acasxu,mnistfc,eran).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeReadmeBlock } from './readme-table.js';
 import { maximizeBench } from './maximize.js';
 import { throughputBench } from './throughput.js';
+import { verifyBench } from './verify.js';
 
 const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md');
 const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
   throughput: throughputBench,
   maximize: maximizeBench,
+  verify: () => verifyBench(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

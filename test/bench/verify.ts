@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, parseVnnlib, verify } from 'nnmax/node';
+import { BENCHMARKS, expectedVerdicts } from '../helpers/corpus.js';
+import { table } from './readme-table.js';
+
+/** Published VNN-COMP 2021 anchors (other machines), shown beside our numbers. */
+const ANCHORS: Record<string, string> = {
+  acasxu: 'nnenum 99 s after start-up overhead (64 vCPU); alpha-beta-CROWN 942 s (GPU)',
+  'mnistfc 256x2': 'alpha-beta-CROWN 30/30',
+  'mnistfc 256x4': 'alpha-beta-CROWN 22/30',
+  'mnistfc 256x6': 'alpha-beta-CROWN 18/29',
+  'eran sigmoid': 'alpha-beta-CROWN 30/36',
+  'eran relu': '-',
+};
+
+interface Row {
+  readonly group: string;
+  instances: number;
+  right: number;
+  wrong: number;
+  unanswered: number;
+  totalMs: number;
+  times: number[];
+}
+
+function groupOf(benchmark: string, network: string): string {
+  if (benchmark === 'acasxu') return 'acasxu';
+  if (benchmark === 'mnistfc') return `mnistfc ${/256x\d/.exec(network)?.[0] ?? network}`;
+  if (benchmark === 'eran') return network.includes('SIGMOID') ? 'eran sigmoid' : 'eran relu';
+  return benchmark;
+}
+
+/**
+ * `pnpm bench verify`: every instance with an agreed verdict (expected_vnncomp2021.csv) of the
+ * chosen families, answered in process (model load included in each time, Node start-up not),
+ * with the instance timeout of its family. Wrong = a verdict that contradicts the agreed one.
+ */
+export async function verifyBench(families = (process.env.NNMAX_VERIFY_FAMILIES ?? 'acasxu').split(',')): Promise<{ markdown: string }> {
+  const timeouts: Record<string, number> = { acasxu: 60_000, mnistfc: 30_000, eran: 30_000, test: 30_000 };
+  const rows = new Map<string, Row>();
+  for (const v of expectedVerdicts().filter((e) => families.includes(e.benchmark) && !e.network.startsWith('test_'))) {
+    const group = groupOf(v.benchmark, v.network);
+    const row = rows.get(group) ?? { group, instances: 0, right: 0, wrong: 0, unanswered: 0, totalMs: 0, times: [] };
+    rows.set(group, row);
+    const t0 = performance.now();
+    const dir = join(BENCHMARKS, v.benchmark);
+    const property = parseVnnlib(readFileSync(join(dir, v.property), 'utf8'), v.property);
+    const model = await loadModel(join(dir, v.network));
+    const r = await verify(model, property, { timeLimitMs: timeouts[v.benchmark] });
+    await model.dispose();
+    const ms = performance.now() - t0;
+    row.instances++;
+    row.totalMs += ms;
+    row.times.push(ms);
+    const expected = v.expected === 'holds' ? 'unsat' : 'sat';
+    if (r.status === expected) row.right++;
+    else if (r.status === 'sat' || r.status === 'unsat') row.wrong++;
+    else row.unanswered++;
+    process.stderr.write(`${v.network} ${v.property}: ${r.status} (${expected}) ${ms.toFixed(0)} ms\n`);
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const body = [...rows.values()].map((r) => [
+    r.group,
+    r.instances,
+    r.right,
+    r.wrong,
+    r.unanswered,
+    (r.totalMs / 1000).toFixed(1),
+    (median(r.times) / 1000).toFixed(2),
+    ANCHORS[r.group] ?? '-',
+  ]);
+  return {
+    markdown: [
+      `Instances with an agreed VNN-COMP 2021 verdict, answered one after another in one Node process on this 2-core machine (each time includes loading the model; Node start-up excluded). Timeouts: ACAS Xu 60 s, mnistfc/ERAN 30 s.`,
+      '',
+      table(['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'], body),
+    ].join('\n'),
+  };
+}
