@@ -39,6 +39,8 @@ export interface ResolvedSearch {
   readonly seed: number;
   readonly signal: AbortSignal | undefined;
   readonly certify: boolean;
+  /** The search's share of the thread beside branch-and-bound (default 0.4; verify gives less). */
+  readonly searchShare?: number;
 }
 
 /**

@@ -81,6 +81,7 @@ export async function solve(
   if (ir) {
     let polled: Float64Array | undefined;
     let resumedAt = performance.now();
+    const searchShare = search.searchShare ?? SEARCH_SHARE;
     babPromise = branchAndBound(ir, problem.spec, problem.box, {
       // A round blocks the event loop; small rounds let the search portfolio interleave.
       batchSize: BAB_ROUND,
@@ -94,7 +95,7 @@ export async function solve(
       // candidate for the incumbent only if it is in the domain (the bound over the box stays valid).
       evaluate: async (points) => {
         const worked = performance.now() - resumedAt;
-        await sleep(Math.min(MAX_SLEEP_MS, (worked * SEARCH_SHARE) / (1 - SEARCH_SHARE)));
+        await sleep(Math.min(MAX_SLEEP_MS, (worked * searchShare) / (1 - searchShare)));
         resumedAt = performance.now();
         return feasibleValues(points, problem, ir);
       },

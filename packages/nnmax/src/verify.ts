@@ -6,6 +6,9 @@ import type { Model } from './model.js';
 import { solve } from './solve.js';
 import { checkCounterexample, validateProperty, type Property, type VnncompStatus } from './vnnlib/index.js';
 
+/** The search's share of the thread beside branch-and-bound while verifying. */
+const VERIFY_SEARCH_SHARE = 0.2;
+
 export interface VerifyOptions {
   /** Default 60 s, shared by all input regions of the property. */
   readonly timeLimitMs?: number;
@@ -49,10 +52,11 @@ export async function verify(model: Model, property: Property, options: VerifyOp
       break;
     }
     const one: Property = { ...property, cases: [pcase] };
-    const search = resolveSearch(
-      { timeLimitMs: remaining, target: 0, certify: true, tol: 0, seed: options.seed ?? MAXIMIZE_DEFAULTS.seed, signal: options.signal },
-      1,
-    );
+    const search = {
+      ...resolveSearch({ timeLimitMs: remaining, target: 0, certify: true, tol: 0, seed: options.seed ?? MAXIMIZE_DEFAULTS.seed, signal: options.signal }, 1),
+      // Counterexamples, when they exist, are usually found in milliseconds; the proof needs the thread.
+      searchShare: VERIFY_SEARCH_SHARE,
+    };
     const problem = resolveProblem(model, { vnnlib: one }, 1);
     const onProgress = options.onProgress;
     const outcome = await solve(model, problem, search, onProgress && ((e) => onProgress({ ...e, caseIndex: k })), 1);
