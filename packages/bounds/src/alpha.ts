@@ -2,7 +2,7 @@ import { isActivation, type NodeId } from '@nnmax/onnx';
 import type { IntervalBatch } from './interval-batch.js';
 import type { ActivationBound } from './ops/activation-bound.js';
 import { BOUND_OPS } from './ops/bound-ops.js';
-import { backSubstitute, type BackSubstituteResult, type BoundContext } from './propagate.js';
+import { backSubstitute, relaxedForward, type BackSubstituteResult, type BoundContext } from './propagate.js';
 
 export interface AlphaOptions {
   /** Projected-gradient steps (default 20). */
@@ -108,100 +108,4 @@ export function optimiseAlpha(
   }
   best = { upper: bestUpper, inputA: bestA, inputBias: bestBias };
   return best;
-}
-
-/**
- * Forward pass of each row's relaxed network at the maximiser of its linear bound: returns the
- * values `[nRows, size]` of every ancestor node. Used only for gradients (no soundness role).
- */
-function relaxedForward(
-  ctx: BoundContext,
-  start: NodeId,
-  inputA: Float64Array,
-  rowBox: Int32Array,
-  alpha: ReadonlyMap<NodeId, Float64Array>,
-  record: ReadonlyMap<NodeId, Float64Array>,
-): Map<NodeId, Float64Array> {
-  const { graph } = ctx.info;
-  const nRows = rowBox.length;
-  const anc = ctx.info.ancestors[start];
-  const values = new Map<NodeId, Float64Array>();
-  const nIn = graph.nIn;
-  const box = ctx.intervals.get(graph.input) as IntervalBatch;
-  for (const node of graph.nodes) {
-    if (!anc[node.id]) continue;
-    const size = node.size;
-    const out = new Float64Array(nRows * size);
-    switch (node.kind) {
-      case 'input':
-        for (let r = 0; r < nRows; r++) {
-          const bo = rowBox[r] * nIn;
-          for (let k = 0; k < nIn; k++) {
-            const a = inputA[r * nIn + k];
-            out[r * nIn + k] = a > 0 ? box.hi[bo + k] : a < 0 ? box.lo[bo + k] : 0.5 * (box.lo[bo + k] + box.hi[bo + k]);
-          }
-        }
-        break;
-      case 'affine': {
-        const x = values.get(node.inputs[0]) as Float64Array;
-        const { W, b, nIn: m } = node;
-        for (let r = 0; r < nRows; r++) {
-          for (let j = 0; j < size; j++) {
-            let acc = b[j];
-            const wo = j * m;
-            const xo = r * m;
-            for (let k = 0; k < m; k++) acc += W[wo + k] * x[xo + k];
-            out[r * size + j] = acc;
-          }
-        }
-        break;
-      }
-      case 'add':
-        for (const i of node.inputs) {
-          const x = values.get(i) as Float64Array;
-          for (let t = 0; t < out.length; t++) out[t] += x[t];
-        }
-        break;
-      case 'concat': {
-        let offset = 0;
-        for (const i of node.inputs) {
-          const x = values.get(i) as Float64Array;
-          const m = graph.nodes[i].size;
-          for (let r = 0; r < nRows; r++) out.set(x.subarray(r * m, (r + 1) * m), r * size + offset);
-          offset += m;
-        }
-        break;
-      }
-      default: {
-        const y = values.get(node.inputs[0]) as Float64Array;
-        const relax = ctx.relaxations.get(node.id);
-        const coef = record.get(node.id);
-        const al = alpha.get(node.id);
-        const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
-        if (relax === undefined) break;
-        for (let r = 0; r < nRows; r++) {
-          const bo = rowBox[r] * size;
-          for (let j = 0; j < size; j++) {
-            const q = r * size + j;
-            const c = coef === undefined ? 1 : coef[q];
-            let s: number;
-            let t: number;
-            if (c >= 0) {
-              s = relax.upperSlope[bo + j];
-              t = relax.upperIntercept[bo + j];
-            } else if (al !== undefined && inp.lo[bo + j] < 0 && inp.hi[bo + j] > 0) {
-              s = al[q];
-              t = 0;
-            } else {
-              s = relax.lowerSlope[bo + j];
-              t = relax.lowerIntercept[bo + j];
-            }
-            out[q] = s * y[q] + t;
-          }
-        }
-      }
-    }
-    values.set(node.id, out);
-  }
-  return values;
 }

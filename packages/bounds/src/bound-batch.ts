@@ -33,6 +33,19 @@ export function boxBatch(boxes: readonly Box[]): BoxBatch {
   return { nBoxes, size, lo, hi };
 }
 
+const METHODS: readonly BoundMethod[] = ['ibp', 'crown', 'alpha-crown'];
+
+/** The method of the options (default 'crown'), after checking every option. */
+function resolveMethod(options: BoundOptions): BoundMethod {
+  const method = options.method ?? 'crown';
+  if (!METHODS.includes(method)) throw new InvalidOptionError('method', method, "'ibp', 'crown' or 'alpha-crown'");
+  const it = options.alpha?.iterations;
+  if (it !== undefined && !(Number.isInteger(it) && it >= 0)) throw new InvalidOptionError('alpha.iterations', it, 'an integer >= 0');
+  const lr = options.alpha?.learningRate;
+  if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new InvalidOptionError('alpha.learningRate', lr, 'a finite number > 0');
+  return method;
+}
+
 function checkBoxes(graph: IrGraph, boxes: BoxBatch): void {
   if (boxes.size !== graph.nIn) throw new ShapeError('boxes', `${graph.nIn} inputs per box`, `${boxes.size}`);
   for (let i = 0; i < boxes.lo.length; i++) {
@@ -135,7 +148,7 @@ export function boundLinear(
   const nSpec = C.length / nOut;
   const offsets = d ?? new Float64Array(nSpec);
   if (offsets.length !== nSpec) throw new ShapeError('objective offsets d', `${nSpec} values`, `${offsets.length}`);
-  const method = options.method ?? 'crown';
+  const method = resolveMethod(options);
   const info = analyseGraph(graph);
   const n = boxes.nBoxes;
   const ctx = computeContext(info, boxes.lo, boxes.hi, n, { method: method === 'ibp' ? 'ibp' : 'crown' });
@@ -182,7 +195,7 @@ export interface MaxMinBounds {
 export function boundMaxMin(graph: IrGraph, spec: MaxMinSpec, boxes: BoxBatch, options: BoundOptions = {}): MaxMinBounds {
   checkBoxes(graph, boxes);
   validateSpec(spec, graph.nOut);
-  const method = options.method ?? 'crown';
+  const method = resolveMethod(options);
   const info = analyseGraph(graph);
   const n = boxes.nBoxes;
   const ctx = computeContext(info, boxes.lo, boxes.hi, n, { method: method === 'ibp' ? 'ibp' : 'crown' });

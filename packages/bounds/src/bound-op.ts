@@ -23,6 +23,12 @@ export interface BackwardOptions {
   readonly alpha?: Float64Array;
   /** The rounding factor of the graph (see `errorFactor` in soundness.ts). */
   readonly errorFactor: number;
+  /**
+   * Memoises per-box data that a rule derives from its inputs' intervals (they are final when
+   * any backward step runs), so that repeated back-substitutions over one batch compute it once.
+   * The memo lives in the traversal's context, keyed by node and `key`; absent, compute directly.
+   */
+  readonly memo?: (key: string, compute: () => Float64Array) => Float64Array;
 }
 
 export interface BoundOp<N extends IrNode = IrNode> {

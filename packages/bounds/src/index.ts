@@ -1,6 +1,12 @@
-export { boundLinear, boundMaxMin, boxBatch, intervalBounds } from './bound-batch.js';
-export type { BoundMethod, BoundOptions, BoxBatch, LinearBounds, MaxMinBounds } from './bound-batch.js';
-export { branchAndBound } from './bab.js';
-export type { BabIncumbent, BabOptions, BabProgress, BabResult, BabStatus } from './bab.js';
+/**
+ * @nnmax/bounds: certified bounds of networks in the nnmax IR over boxes (IBP, CROWN,
+ * alpha-CROWN) and anytime branch-and-bound for their maximum.
+ */
+export { boundLinear, boundMaxMin, intervalBounds, boxBatch } from './bound-batch.js';
+export type { BoundOptions, BoundMethod, BoxBatch, LinearBounds, MaxMinBounds } from './bound-batch.js';
+export type { AlphaOptions } from './alpha.js';
+export type { IntervalBatch } from './interval-batch.js';
 export { linearSpec, evaluateSpec } from './spec.js';
 export type { MaxMinSpec, SpecDisjunct } from './spec.js';
+export { branchAndBound } from './bab.js';
+export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from './bab.js';

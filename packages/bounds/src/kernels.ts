@@ -1,6 +1,6 @@
 /**
  * Float64 matrix kernels for the bound computations. Plain typed-array loops, register-blocked
- * (4 rows x 2 columns of the result per inner loop), which is about twice as fast in V8 as the
+ * (4 rows x 4 columns of the result per inner loop), which is two to three times as fast in V8 as the
  * textbook triple loop. Each entry of a result is one dot product summed in some order, so
  * Higham's gamma_n bound on its rounding error holds whatever the blocking (n = the number of
  * terms, at most the inner dimension).
@@ -55,7 +55,7 @@ export function rowsTimesRowsT(X: Float64Array, n: number, Y: Float64Array, m: n
   dotBlock(X, n, Y, m, len, out, 0);
 }
 
-/** out[off + r * m + j] = X[r, :] . Y[j, :], X `[n, len]`, Y `[m, len]`, in 4 x 2 register blocks. */
+/** out[off + r * m + j] = X[r, :] . Y[j, :], X `[n, len]`, Y `[m, len]`, in 4 x 4 register blocks. */
 function dotBlock(X: Float64Array, n: number, Y: Float64Array, m: number, len: number, out: Float64Array, off: number): void {
   let r = 0;
   for (; r + 4 <= n; r += 4) {
@@ -68,41 +68,69 @@ function dotBlock(X: Float64Array, n: number, Y: Float64Array, m: number, len: n
     const o2 = o1 + m;
     const o3 = o2 + m;
     let j = 0;
-    for (; j + 2 <= m; j += 2) {
+    for (; j + 4 <= m; j += 4) {
       const y0 = j * len;
       const y1 = y0 + len;
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let b0 = 0;
-      let b1 = 0;
-      let b2 = 0;
-      let b3 = 0;
+      const y2 = y1 + len;
+      const y3 = y2 + len;
+      let a00 = 0;
+      let a01 = 0;
+      let a02 = 0;
+      let a03 = 0;
+      let a10 = 0;
+      let a11 = 0;
+      let a12 = 0;
+      let a13 = 0;
+      let a20 = 0;
+      let a21 = 0;
+      let a22 = 0;
+      let a23 = 0;
+      let a30 = 0;
+      let a31 = 0;
+      let a32 = 0;
+      let a33 = 0;
       for (let t = 0; t < len; t++) {
-        const v = Y[y0 + t];
-        const w = Y[y1 + t];
         const p0 = X[x0 + t];
         const p1 = X[x1 + t];
         const p2 = X[x2 + t];
         const p3 = X[x3 + t];
-        a0 += p0 * v;
-        a1 += p1 * v;
-        a2 += p2 * v;
-        a3 += p3 * v;
-        b0 += p0 * w;
-        b1 += p1 * w;
-        b2 += p2 * w;
-        b3 += p3 * w;
+        const q0 = Y[y0 + t];
+        const q1 = Y[y1 + t];
+        const q2 = Y[y2 + t];
+        const q3 = Y[y3 + t];
+        a00 += p0 * q0;
+        a01 += p0 * q1;
+        a02 += p0 * q2;
+        a03 += p0 * q3;
+        a10 += p1 * q0;
+        a11 += p1 * q1;
+        a12 += p1 * q2;
+        a13 += p1 * q3;
+        a20 += p2 * q0;
+        a21 += p2 * q1;
+        a22 += p2 * q2;
+        a23 += p2 * q3;
+        a30 += p3 * q0;
+        a31 += p3 * q1;
+        a32 += p3 * q2;
+        a33 += p3 * q3;
       }
-      out[o0 + j] = a0;
-      out[o1 + j] = a1;
-      out[o2 + j] = a2;
-      out[o3 + j] = a3;
-      out[o0 + j + 1] = b0;
-      out[o1 + j + 1] = b1;
-      out[o2 + j + 1] = b2;
-      out[o3 + j + 1] = b3;
+      out[o0 + j] = a00;
+      out[o0 + j + 1] = a01;
+      out[o0 + j + 2] = a02;
+      out[o0 + j + 3] = a03;
+      out[o1 + j] = a10;
+      out[o1 + j + 1] = a11;
+      out[o1 + j + 2] = a12;
+      out[o1 + j + 3] = a13;
+      out[o2 + j] = a20;
+      out[o2 + j + 1] = a21;
+      out[o2 + j + 2] = a22;
+      out[o2 + j + 3] = a23;
+      out[o3 + j] = a30;
+      out[o3 + j + 1] = a31;
+      out[o3 + j + 2] = a32;
+      out[o3 + j + 3] = a33;
     }
     for (; j < m; j++) {
       const y0 = j * len;
@@ -127,18 +155,26 @@ function dotBlock(X: Float64Array, n: number, Y: Float64Array, m: number, len: n
     const x0 = r * len;
     const o0 = off + r * m;
     let j = 0;
-    for (; j + 2 <= m; j += 2) {
+    for (; j + 4 <= m; j += 4) {
       const y0 = j * len;
       const y1 = y0 + len;
+      const y2 = y1 + len;
+      const y3 = y2 + len;
       let a0 = 0;
-      let b0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
       for (let t = 0; t < len; t++) {
         const p = X[x0 + t];
         a0 += p * Y[y0 + t];
-        b0 += p * Y[y1 + t];
+        a1 += p * Y[y1 + t];
+        a2 += p * Y[y2 + t];
+        a3 += p * Y[y3 + t];
       }
       out[o0 + j] = a0;
-      out[o0 + j + 1] = b0;
+      out[o0 + j + 1] = a1;
+      out[o0 + j + 2] = a2;
+      out[o0 + j + 3] = a3;
     }
     for (; j < m; j++) {
       const y0 = j * len;

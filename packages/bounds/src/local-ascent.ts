@@ -57,16 +57,24 @@ export function localAscent(
   const step = new Float64Array(n).fill(options.initialStep ?? 1 / 16);
   const value = new Float64Array(n);
   const grad = new Float64Array(n * nIn); // [n, nIn] gradient of the active term at x
+  // a single term is always the active one: no forward pass to find it
+  const only = spec.disjuncts.length === 1 && spec.disjuncts[0].e.length === 1 ? spec.disjuncts[0] : undefined;
   const evaluate = (pts: Float64Array, outValue: Float64Array, outGrad: Float64Array): void => {
-    const c = new Float64Array(n * nOut); // [n, nOut] the active term's weights per point
+    let c: Float64Array; // [nOut] or [n, nOut]: the active term's weights per point
     const offsets = new Float64Array(n);
-    const y = forward64(graph, pts, n);
-    for (let s = 0; s < n; s++) {
-      const t = activeTerm(spec, y, s * nOut);
-      c.set(t.row, s * nOut);
-      let dot = 0;
-      for (let o = 0; o < nOut; o++) dot += t.row[o] * y[s * nOut + o];
-      offsets[s] = t.value - dot;
+    if (only !== undefined) {
+      c = only.D;
+      offsets.fill(only.e[0]);
+    } else {
+      c = new Float64Array(n * nOut);
+      const y = forward64(graph, pts, n);
+      for (let s = 0; s < n; s++) {
+        const t = activeTerm(spec, y, s * nOut);
+        c.set(t.row, s * nOut);
+        let dot = 0;
+        for (let o = 0; o < nOut; o++) dot += t.row[o] * y[s * nOut + o];
+        offsets[s] = t.value - dot;
+      }
     }
     const r = valueAndGradient64(graph, pts, n, c);
     for (let s = 0; s < n; s++) outValue[s] = r.values[s] + offsets[s];

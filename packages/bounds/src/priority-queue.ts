@@ -54,9 +54,4 @@ export class MaxHeap<T> {
     }
     return top;
   }
-
-  /** Every (key, item) in heap order (not sorted). */
-  entries(): Array<[number, T]> {
-    return this.keys.map((k, i) => [k, this.items[i]]);
-  }
 }

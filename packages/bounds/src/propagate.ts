@@ -1,14 +1,17 @@
 import { InternalError, invariant, nextUp } from '@nnmax/core';
-import { isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
+import { activationDerivative, isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
 import type { GraphInfo } from './graph-info.js';
 import { magnitudes, type IntervalBatch } from './interval-batch.js';
+import { rowsTimesMatrix, rowsTimesRowsT } from './kernels.js';
 import type { ActivationBound, Relaxation } from './ops/activation-bound.js';
 import { BOUND_OPS, boundOpOf } from './ops/bound-ops.js';
 import { UNDERFLOW_FLOOR } from './soundness.js';
 
 /**
  * The only traversal of the bounds package: IBP in topological order, CROWN back-substitution in
- * reverse order with out-degree counting. Results live in maps keyed by node id.
+ * reverse order with out-degree counting, and two passes without a soundness role (the interval
+ * input gradient for branching, the relaxed forward pass for alpha-CROWN's gradient). Results
+ * live in maps keyed by node id.
  */
 
 /** Per-box ReLU split decisions: for an activation node, `[nBoxes, size]` of +1 (input >= 0), -1 (input <= 0) or 0. */
@@ -25,6 +28,8 @@ export interface BoundContext {
   readonly overflow: Uint8Array;
   /** [nBoxes] 1 when a box's split constraints are contradictory: its domain is empty. */
   readonly infeasible: Uint8Array;
+  /** Per-node data derived from final intervals by backward rules (see `BackwardOptions.memo`). */
+  readonly memo: Map<string, Float64Array>;
 }
 
 export type IntermediateMethod = 'ibp' | 'crown';
@@ -62,6 +67,7 @@ export function computeContext(
     relaxations: new Map(),
     overflow: new Uint8Array(nBoxes),
     infeasible: new Uint8Array(nBoxes),
+    memo: new Map(),
   };
   for (const node of graph.nodes) {
     let iv: IntervalBatch;
@@ -253,6 +259,15 @@ export function backSubstitute(
       errorFactor: G,
       alpha: options.alpha?.get(id),
       relaxation: ctx.relaxations.get(id),
+      memo: (key: string, compute: () => Float64Array): Float64Array => {
+        const k = `${id}/${key}`;
+        let v = ctx.memo.get(k);
+        if (v === undefined) {
+          v = compute();
+          ctx.memo.set(k, v);
+        }
+        return v;
+      },
     } as never);
     if (step.bias !== undefined || step.slack !== undefined) {
       const sb = step.bias;
@@ -319,4 +334,208 @@ export function backSubstitute(
     }
   }
   return { upper, inputA: finalA, inputBias };
+}
+
+/**
+ * Branching heuristic, no soundness role: for each row `A0[r] . value(start)` an interval of its
+ * gradient with respect to the input over the row's box, carried backward with interval
+ * arithmetic (the "smear" of ReluVal, Wang et al. 2018); returns `[nRows, nIn]` the largest
+ * |partial derivative| per input. Activation derivative ranges are exact for ReLU-like units and
+ * sampled (ends, midpoint, 0) for smooth ones.
+ */
+export function gradientMagnitudes(ctx: BoundContext, start: NodeId, A0: Float64Array, rowBox: Int32Array): Float64Array {
+  const { info } = ctx;
+  const nodes = info.graph.nodes;
+  const nRows = rowBox.length;
+  const anc = info.ancestors[start];
+  const pending = new Int32Array(nodes.length);
+  for (let id = 0; id < start; id++) {
+    if (!anc[id]) continue;
+    for (const c of info.consumers[id]) if (anc[c]) pending[id]++;
+  }
+  const acc = new Map<NodeId, { lo: Float64Array; hi: Float64Array }>();
+  acc.set(start, { lo: Float64Array.from(A0), hi: Float64Array.from(A0) });
+  const give = (id: NodeId, lo: Float64Array, hi: Float64Array): void => {
+    const prev = acc.get(id);
+    if (prev === undefined) {
+      acc.set(id, { lo, hi });
+      return;
+    }
+    for (let i = 0; i < lo.length; i++) {
+      prev.lo[i] += lo[i];
+      prev.hi[i] += hi[i];
+    }
+  };
+  const result = new Float64Array(nRows * info.graph.nIn);
+  for (let id = start; id >= 0; id--) {
+    if (!anc[id]) continue;
+    const node = nodes[id];
+    const g = acc.get(id);
+    acc.delete(id);
+    if (node.kind === 'input') {
+      if (g !== undefined) for (let i = 0; i < result.length; i++) result[i] = Math.max(Math.abs(g.lo[i]), Math.abs(g.hi[i]));
+      continue;
+    }
+    for (const i of node.inputs) pending[i]--;
+    if (g === undefined) continue;
+    const size = node.size;
+    switch (node.kind) {
+      case 'affine': {
+        const { W, nIn } = node;
+        const c = new Float64Array(nRows * size);
+        const r = new Float64Array(nRows * size);
+        for (let i = 0; i < c.length; i++) {
+          c[i] = 0.5 * g.lo[i] + 0.5 * g.hi[i];
+          r[i] = 0.5 * g.hi[i] - 0.5 * g.lo[i];
+        }
+        const absW = Float64Array.from(W, Math.abs);
+        const cIn = new Float64Array(nRows * nIn);
+        const rIn = new Float64Array(nRows * nIn);
+        rowsTimesMatrix(c, nRows, size, W, nIn, cIn);
+        rowsTimesMatrix(r, nRows, size, absW, nIn, rIn);
+        for (let i = 0; i < cIn.length; i++) {
+          const lo = cIn[i] - rIn[i];
+          rIn[i] = cIn[i] + rIn[i];
+          cIn[i] = lo;
+        }
+        give(node.inputs[0], cIn, rIn);
+        break;
+      }
+      case 'add':
+        for (const i of node.inputs) give(i, Float64Array.from(g.lo), Float64Array.from(g.hi));
+        break;
+      case 'concat': {
+        let offset = 0;
+        for (const i of node.inputs) {
+          const m = nodes[i].size;
+          const lo = new Float64Array(nRows * m);
+          const hi = new Float64Array(nRows * m);
+          for (let r = 0; r < nRows; r++) {
+            lo.set(g.lo.subarray(r * size + offset, r * size + offset + m), r * m);
+            hi.set(g.hi.subarray(r * size + offset, r * size + offset + m), r * m);
+          }
+          give(i, lo, hi);
+          offset += m;
+        }
+        break;
+      }
+      default: {
+        const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+        const lo = new Float64Array(nRows * size);
+        const hi = new Float64Array(nRows * size);
+        for (let r = 0; r < nRows; r++) {
+          const bo = rowBox[r] * size;
+          for (let j = 0; j < size; j++) {
+            const l = inp.lo[bo + j];
+            const u = inp.hi[bo + j];
+            let dLo = Infinity;
+            let dHi = -Infinity;
+            for (const x of l < 0 && u > 0 ? [l, u, 0.5 * l + 0.5 * u, 0] : [l, u, 0.5 * l + 0.5 * u]) {
+              const d = activationDerivative(node, x);
+              if (d < dLo) dLo = d;
+              if (d > dHi) dHi = d;
+            }
+            const q = r * size + j;
+            const p1 = g.lo[q] * dLo;
+            const p2 = g.lo[q] * dHi;
+            const p3 = g.hi[q] * dLo;
+            const p4 = g.hi[q] * dHi;
+            lo[q] = Math.min(p1, p2, p3, p4);
+            hi[q] = Math.max(p1, p2, p3, p4);
+          }
+        }
+        give(node.inputs[0], lo, hi);
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Forward pass of each row's relaxed network at the maximiser of its linear bound: returns the
+ * values `[nRows, size]` of every ancestor node. Used only for gradients (no soundness role).
+ */
+export function relaxedForward(
+  ctx: BoundContext,
+  start: NodeId,
+  inputA: Float64Array,
+  rowBox: Int32Array,
+  alpha: ReadonlyMap<NodeId, Float64Array>,
+  record: ReadonlyMap<NodeId, Float64Array>,
+): Map<NodeId, Float64Array> {
+  const { graph } = ctx.info;
+  const nRows = rowBox.length;
+  const anc = ctx.info.ancestors[start];
+  const values = new Map<NodeId, Float64Array>();
+  const nIn = graph.nIn;
+  const box = ctx.intervals.get(graph.input) as IntervalBatch;
+  for (const node of graph.nodes) {
+    if (!anc[node.id]) continue;
+    const size = node.size;
+    const out = new Float64Array(nRows * size);
+    switch (node.kind) {
+      case 'input':
+        for (let r = 0; r < nRows; r++) {
+          const bo = rowBox[r] * nIn;
+          for (let k = 0; k < nIn; k++) {
+            const a = inputA[r * nIn + k];
+            out[r * nIn + k] = a > 0 ? box.hi[bo + k] : a < 0 ? box.lo[bo + k] : 0.5 * (box.lo[bo + k] + box.hi[bo + k]);
+          }
+        }
+        break;
+      case 'affine': {
+        const x = values.get(node.inputs[0]) as Float64Array;
+        const { W, b, nIn: m } = node;
+        rowsTimesRowsT(x, nRows, W, size, m, out);
+        for (let r = 0; r < nRows; r++) for (let j = 0; j < size; j++) out[r * size + j] += b[j];
+        break;
+      }
+      case 'add':
+        for (const i of node.inputs) {
+          const x = values.get(i) as Float64Array;
+          for (let t = 0; t < out.length; t++) out[t] += x[t];
+        }
+        break;
+      case 'concat': {
+        let offset = 0;
+        for (const i of node.inputs) {
+          const x = values.get(i) as Float64Array;
+          const m = graph.nodes[i].size;
+          for (let r = 0; r < nRows; r++) out.set(x.subarray(r * m, (r + 1) * m), r * size + offset);
+          offset += m;
+        }
+        break;
+      }
+      default: {
+        const y = values.get(node.inputs[0]) as Float64Array;
+        const relax = ctx.relaxations.get(node.id);
+        const coef = record.get(node.id);
+        const al = alpha.get(node.id);
+        const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
+        if (relax === undefined) break;
+        for (let r = 0; r < nRows; r++) {
+          const bo = rowBox[r] * size;
+          for (let j = 0; j < size; j++) {
+            const q = r * size + j;
+            const c = coef === undefined ? 1 : coef[q];
+            let s: number;
+            let t: number;
+            if (c >= 0) {
+              s = relax.upperSlope[bo + j];
+              t = relax.upperIntercept[bo + j];
+            } else if (al !== undefined && inp.lo[bo + j] < 0 && inp.hi[bo + j] > 0) {
+              s = al[q];
+              t = 0;
+            } else {
+              s = relax.lowerSlope[bo + j];
+              t = relax.lowerIntercept[bo + j];
+            }
+            out[q] = s * y[q] + t;
+          }
+        }
+      }
+    }
+    values.set(node.id, out);
+  }
+  return values;
 }

@@ -1,4 +1,4 @@
-import { dotErrorFactor, InternalError, nextDown, nextUp } from '@nnmax/core';
+import { dotErrorFactor, nextDown, nextUp } from '@nnmax/core';
 import type { IrGraph } from '@nnmax/onnx';
 
 /**
@@ -52,11 +52,4 @@ export function addUp(a: number, b: number): number {
 /** A lower bound of the exact a + b. */
 export function addDown(a: number, b: number): number {
   return nextDown(a + b);
-}
-
-/** Throws InternalError if any value is NaN: a NaN in a bound is a bug, never patched over. */
-export function assertNoNaN(values: Float64Array, what: string): void {
-  for (let i = 0; i < values.length; i++) {
-    if (Number.isNaN(values[i])) throw new InternalError(`bounds: NaN in ${what} at index ${i}`);
-  }
 }

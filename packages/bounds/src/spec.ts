@@ -62,10 +62,3 @@ export function evaluateSpec(spec: MaxMinSpec, y: Float64Array, n: number): Floa
   }
   return out;
 }
-
-/** Total number of terms (rows) over all disjuncts. */
-export function specTermCount(spec: MaxMinSpec): number {
-  let n = 0;
-  for (const d of spec.disjuncts) n += d.e.length;
-  return n;
-}

@@ -65,11 +65,6 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
     return false;
   }
 
-  /** Whether alpha applies to this neuron (it is unstable). */
-  isUnstable(l: number, u: number): boolean {
-    return l < 0 && u > 0;
-  }
-
   /**
    * Sound output interval. The default takes the extremes of the lines over [l, u], each product
    * and sum rounded outward; subclasses with a tighter exact range override it.
@@ -116,16 +111,18 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
     const aLo = range === undefined ? 0 : range[0];
     const aHi = range === undefined ? 0 : range[1];
     const G = options.errorFactor;
-    const yMax = magnitudes(inp); // [nBoxes, size]
-    const floor = magnitudeSums(yMax, inp.nBoxes, size);
-    const out = new Float64Array(nRows * size);
+    const memo = options.memo ?? ((_key: string, compute: () => Float64Array) => compute());
+    const yMax = memo('yMax', () => magnitudes(inp)); // [nBoxes, size]
+    const floor = memo('floor', () => magnitudeSums(yMax, inp.nBoxes, size));
+    const out = new Float64Array(nRows * size); // [nRows, size]
     const bias = new Float64Array(nRows);
     const slack = new Float64Array(nRows);
     const ilo = inp.lo;
     const ihi = inp.hi;
     for (let r = 0; r < nRows; r++) {
       const ro = r * size;
-      const bo = rowBox[r] * size;
+      const box = rowBox[r];
+      const bo = box * size;
       let bsum = 0;
       let err = 0; // sum |a s| |y|max + |a t|: the magnitudes that the rounding error scales with
       for (let j = 0; j < size; j++) {
@@ -134,7 +131,7 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
         const q = bo + j;
         let s: number;
         let t: number;
-        if (a >= 0) {
+        if (a > 0) {
           s = upperSlope[q];
           t = upperIntercept[q];
         } else if (alpha !== undefined && ilo[q] < 0 && ihi[q] > 0) {
@@ -147,16 +144,13 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
           t = lowerIntercept[q];
         }
         const as = a * s;
+        const at = a * t;
         out[ro + j] = as;
-        if (t !== 0) {
-          const at = a * t;
-          bsum += at;
-          err += Math.abs(at);
-        }
-        err += Math.abs(as) * yMax[q];
+        bsum += at;
+        err += Math.abs(at) + Math.abs(as) * yMax[q];
       }
       bias[r] = bsum;
-      slack[r] = G * err + UNDERFLOW_FLOOR * floor[rowBox[r]];
+      slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
     }
     return { inputCoeffs: [out], bias, slack };
   }

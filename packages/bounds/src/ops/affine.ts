@@ -23,28 +23,29 @@ export class AffineBound implements BoundOp<AffineNode> {
     const out = makeIntervalBatch(nBoxes, size);
     const mid = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
     const rad = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
-    const absMid = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
+    const mag = new Float64Array(nBoxes * nIn); // [nBoxes, nIn] |mid| + rad
     for (let i = 0; i < mid.length; i++) {
       const l = inp.lo[i];
       const h = inp.hi[i];
       const m = 0.5 * l + 0.5 * h;
+      const d = nextUp(Math.max(h - m, m - l));
       mid[i] = m;
-      rad[i] = nextUp(Math.max(h - m, m - l));
-      absMid[i] = Math.abs(m);
+      rad[i] = d;
+      mag[i] = Math.abs(m) + d;
     }
     const absW = absolute(W);
     const c = new Float64Array(nBoxes * size); // [nBoxes, size]
     const r = new Float64Array(nBoxes * size); // [nBoxes, size]
-    const e = new Float64Array(nBoxes * size); // [nBoxes, size]
+    const e = new Float64Array(nBoxes * size); // [nBoxes, size] |W| (|mid| + rad), the error scale
     rowsTimesRowsT(mid, nBoxes, W, size, nIn, c);
     rowsTimesRowsT(rad, nBoxes, absW, size, nIn, r);
-    rowsTimesRowsT(absMid, nBoxes, absW, size, nIn, e);
+    rowsTimesRowsT(mag, nBoxes, absW, size, nIn, e);
     for (let s = 0; s < nBoxes; s++) {
       const oo = s * size;
       for (let j = 0; j < size; j++) {
         const q = oo + j;
         const cj = c[q] + b[j];
-        const err = errorFactor * (Math.abs(b[j]) + e[q] + r[q]) + UNDERFLOW_FLOOR;
+        const err = errorFactor * (Math.abs(b[j]) + e[q]) + UNDERFLOW_FLOOR;
         if (!Number.isFinite(err) || !Number.isFinite(cj)) {
           out.lo[q] = -Infinity;
           out.hi[q] = Infinity;
@@ -75,11 +76,16 @@ export class AffineBound implements BoundOp<AffineNode> {
     const { nRows, A, rowBox } = coeffs;
     const G = options.errorFactor;
     const nBoxes = inp.nBoxes;
-    // v[box, j] = |W_j| . xMax(box) + |b_j|
-    const xMax = magnitudes(inp); // [nBoxes, nIn]
-    const floor = magnitudeSums(xMax, nBoxes, nIn);
-    const v = new Float64Array(nBoxes * size); // [nBoxes, size]
-    rowsTimesRowsT(xMax, nBoxes, absolute(W), size, nIn, v);
+    const memo = options.memo ?? ((_key: string, compute: () => Float64Array) => compute());
+    // v[box, j] = |W_j| . xMax(box) + |b_j|, and the underflow floor's multiplier per box
+    const v = memo('v', () => {
+      const xMax = magnitudes(inp); // [nBoxes, nIn]
+      const out = new Float64Array(nBoxes * size); // [nBoxes, size]
+      rowsTimesRowsT(xMax, nBoxes, absolute(W), size, nIn, out);
+      for (let s = 0; s < nBoxes; s++) for (let j = 0; j < size; j++) out[s * size + j] += Math.abs(b[j]);
+      return out;
+    });
+    const floor = memo('floor', () => magnitudeSums(magnitudes(inp), nBoxes, nIn));
     const out = new Float64Array(nRows * nIn); // [nRows, nIn]
     rowsTimesMatrix(A, nRows, size, W, nIn, out);
     const bias = new Float64Array(nRows);
@@ -94,7 +100,7 @@ export class AffineBound implements BoundOp<AffineNode> {
         const a = A[ro + j];
         if (a === 0) continue;
         bsum += a * b[j];
-        err += Math.abs(a) * (v[vo + j] + Math.abs(b[j]));
+        err += Math.abs(a) * v[vo + j];
       }
       bias[r] = bsum;
       slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];

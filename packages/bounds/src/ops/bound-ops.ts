@@ -13,7 +13,10 @@ import { SiluBound } from './silu.js';
 import { SoftplusBound } from './softplus.js';
 import { TanhBound } from './tanh.js';
 
-/** The rule of each kind, typed by the node it accepts. */
+/**
+ * `Record<IrKind, BoundOp>` with each rule typed by the node it accepts, so that a rule cannot be
+ * registered under the wrong kind either.
+ */
 export type BoundOpTable = { [K in IrKind]: BoundOp<Extract<IrNode, { kind: K }>> };
 
 /** One stateless bound rule per IR kind; a new IR kind does not compile without one. */

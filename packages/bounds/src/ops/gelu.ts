@@ -10,11 +10,16 @@ const ERF_ABS_ERR = 1e-13;
 const GELU_TANH_C = Math.sqrt(2 / Math.PI);
 const GELU_TANH_K = 0.044715;
 /**
- * Beyond |x| = 1000 the tanh form's derivative is 1 (x > 0) or 0 (x < 0) to within e^-(7e7):
- * there tanh(c (x + k x^3)) is +-1 to that precision. The float formula would give 0 * Infinity
- * once x^2 overflows, so `df` returns the limit instead.
+ * Beyond |x| = 10 both GELU forms are x (x > 0) or 0 (x < 0), and their derivatives 1 or 0, to
+ * within 1e-21: there Phi(x) and (1 + tanh(c (x + k x^3))) / 2 are 0 or 1 to within
+ * phi(10) / 10 < 1e-23 and e^-87 < 1e-37, x phi(x) < 1e-21, and |x| times each decreases beyond
+ * 10. The float formulas return the limits there (erf and tanh round to +-1) up to those tiny
+ * terms, except that the tanh form's derivative gives 0 * Infinity once x^2 overflows, so its
+ * `df` returns the limit itself.
  */
-const GELU_TANH_FLAT = 1000;
+const GELU_FLAT = 10;
+/** Absolute error of the GELU values and derivatives beyond GELU_FLAT (see there). */
+const GELU_TAIL_ERR = 1e-20;
 
 const EXACT_NODE: GeluNode = { id: 0, name: 'gelu', size: 1, inputs: [], kind: 'gelu', approximate: 'none' };
 const TANH_NODE: GeluNode = { ...EXACT_NODE, approximate: 'tanh' };
@@ -34,8 +39,11 @@ function geluTanhCurvature(x: number): number {
 export const GELU_EXACT: SmoothActivation = {
   f: (x) => activationValue(EXACT_NODE, x),
   df: (x) => activationDerivative(EXACT_NODE, x),
-  fErr: (x, v) => ERF_ABS_ERR * Math.abs(x) + SMOOTH_REL_ERR * Math.abs(v) + UNDERFLOW_FLOOR,
-  dfErr: (x, d) => ERF_ABS_ERR * (1 + Math.abs(x)) + SMOOTH_REL_ERR * Math.abs(d) + UNDERFLOW_FLOOR,
+  fErr: (x, v) =>
+    Math.abs(x) > GELU_FLAT ? GELU_TAIL_ERR : ERF_ABS_ERR * Math.abs(x) + SMOOTH_REL_ERR * Math.abs(v) + UNDERFLOW_FLOOR,
+  // Phi(x) errs by ERF_ABS_ERR; x phi(x) (|x phi| <= 0.25) by a relative 0.5 x^2 u from exp's
+  // argument, at most u absolutely (x^3 phi(x) u / 2 <= 0.24 u)
+  dfErr: (x, d) => (Math.abs(x) > GELU_FLAT ? GELU_TAIL_ERR : ERF_ABS_ERR + SMOOTH_REL_ERR * (Math.abs(d) + 1) + UNDERFLOW_FLOOR),
   breaks: [-Math.SQRT2 - SLIVER, -Math.SQRT2 + SLIVER, Math.SQRT2 - SLIVER, Math.SQRT2 + SLIVER],
   curvature: ['concave', 'unknown', 'convex', 'unknown', 'concave'],
   // max |GELU'| is about 1.068 (at x = sqrt 2); 1.2 leaves a margin
@@ -56,11 +64,11 @@ const GELU_TANH_INFLECTION = bisectRoot(geluTanhCurvature, 1, 2);
  */
 export const GELU_TANH: SmoothActivation = {
   f: (x) => activationValue(TANH_NODE, x),
-  df: (x) => (x > GELU_TANH_FLAT ? 1 : x < -GELU_TANH_FLAT ? 0 : activationDerivative(TANH_NODE, x)),
-  fErr: (x, v) => 2 ** -44 * (Math.abs(x) + Math.abs(v)) + UNDERFLOW_FLOOR,
+  df: (x) => (x > GELU_FLAT ? 1 : x < -GELU_FLAT ? 0 : activationDerivative(TANH_NODE, x)),
+  fErr: (x, v) => (Math.abs(x) > GELU_FLAT ? GELU_TAIL_ERR : 2 ** -44 * (Math.abs(x) + Math.abs(v)) + UNDERFLOW_FLOOR),
   dfErr: (x, d) =>
-    Math.abs(x) > GELU_TANH_FLAT
-      ? UNDERFLOW_FLOOR
+    Math.abs(x) > GELU_FLAT
+      ? GELU_TAIL_ERR
       : 2 ** -44 * (1 + Math.abs(d) + Math.abs(x) * GELU_TANH_C * (1 + 3 * GELU_TANH_K * x * x)) + UNDERFLOW_FLOOR,
   breaks: [-GELU_TANH_INFLECTION - SLIVER, -GELU_TANH_INFLECTION + SLIVER, GELU_TANH_INFLECTION - SLIVER, GELU_TANH_INFLECTION + SLIVER],
   curvature: ['concave', 'unknown', 'convex', 'unknown', 'concave'],

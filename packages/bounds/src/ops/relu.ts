@@ -1,7 +1,7 @@
+import { nextUp } from '@nnmax/core';
 import type { ReluNode } from '@nnmax/onnx';
 import { mulDown, mulUp } from '../soundness.js';
 import { ActivationBound, makeRelaxation, type Relaxation } from './activation-bound.js';
-import { nextUp } from '@nnmax/core';
 
 /** ReLU, y = max(x, 0). */
 export class ReluBound extends ActivationBound<ReluNode> {

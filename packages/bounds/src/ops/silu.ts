@@ -19,8 +19,10 @@ export const SILU: SmoothActivation = {
     return s + x * s * (1 - s);
   },
   fErr: (_x, v) => SMOOTH_REL_ERR * Math.abs(v) + UNDERFLOW_FLOOR,
-  // s + x s (1 - s): 1 - s loses up to the relative error of s absolutely, scaled by |x|
-  dfErr: (x, d) => SMOOTH_REL_ERR * (Math.abs(d) + 1 + Math.abs(x)),
+  // s + x s (1 - s) with s = sigmoid(x) (1 + d1), |d1| <= eta: 1 - s errs by <= s eta + u |1 - s|,
+  // so the sum errs by <= (eta + 6u) (s + |x| s) + u |result|, within SMOOTH_REL_ERR (|d| + 2 s (1 + |x|))
+  // (2 s covers s's own error); where s underflows, |x| s <= 745 e^-745 is below the floor
+  dfErr: (x, d) => SMOOTH_REL_ERR * (Math.abs(d) + 2 * sigmoid(x) * (1 + Math.abs(x))) + UNDERFLOW_FLOOR,
   breaks: [-SILU_INFLECTION - SLIVER, -SILU_INFLECTION + SLIVER, SILU_INFLECTION - SLIVER, SILU_INFLECTION + SLIVER],
   curvature: ['concave', 'unknown', 'convex', 'unknown', 'concave'],
   // max |SiLU'| is about 1.0998 (at x ~ 2.4); 1.2 leaves a margin

@@ -117,7 +117,9 @@ function concaveMax(F: SmoothActivation, s: 1 | -1, a: number, p: number, q: num
     if (hDeriv(F, s, a, mid).v > 0) lo = mid;
     else hi = mid;
   }
-  const t = 0.5 * lo + 0.5 * hi; // lies in [p, q]: the average of two points of [p, q]
+  // the tangent inequality needs t inside the piece; the clamp guards against underflow of 0.5 lo
+  const m = 0.5 * lo + 0.5 * hi;
+  const t = m < p ? p : m > q ? q : m;
   const dt = hDeriv(F, s, a, t);
   const slope = nextUp(Math.abs(dt.v) + dt.e);
   const reach = nextUp(Math.max(t - p, q - t));
