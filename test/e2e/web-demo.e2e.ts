@@ -218,7 +218,7 @@ describe('web demo in Chromium (wasm) against the Node library', () => {
     const hidden = g.op('Gemm', ['x', g.init([8, 2], weights(16, 1)), g.init([8], weights(8, 2))], { transB: 1 });
     const out = g.op('Gemm', [g.op('Sin', [hidden]), g.init([1, 8], weights(8, 3)), g.init([1], weights(1, 4))], { transB: 1 });
     await page.setInputFiles('#model-file', { name: 'sine.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(g.build(out, ['N', 1])) });
-    await page.waitForSelector('body[data-model="loaded"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-model="loaded"][data-model-file="sine.onnx"]', { timeout: 30_000 });
     expect(await page.textContent('#model-info')).toMatch(/node 'Sin_\d+' \(Sin\)/);
     const blackBox = await runInPage({ objective: 'y0', timeLimitS: 1, tol: 1e-4, certify: false });
     expect(blackBox.certified).toBe(false);
@@ -229,7 +229,7 @@ describe('web demo in Chromium (wasm) against the Node library', () => {
     await page.waitForSelector('body[data-state="idle"]');
 
     await page.setInputFiles('#model-file', { name: 'garbage.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an ONNX model\n'.repeat(20)) });
-    await page.waitForSelector('body[data-model="failed"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-model="failed"][data-model-file="garbage.onnx"]', { timeout: 30_000 });
     const error = await page.textContent('#error');
     expect(error).toContain('garbage.onnx');
     expect(await page.isVisible('#error')).toBe(true);

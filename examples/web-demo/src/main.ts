@@ -116,6 +116,9 @@ async function openModel(bytes: ArrayBuffer, file: string, box: { lo: readonly n
   property = undefined;
   last = undefined;
   through = undefined;
+  // which file the state is about: a test (or a user script) waits for this file's 'loaded', not
+  // for the previous model's, which is still on the page until the change handler has read the file
+  document.body.dataset.modelFile = file;
   document.body.dataset.model = 'loading';
   el.modelInfo.replaceChildren(h('p', { class: 'muted' }, `loading ${file} ...`));
   el.propertyStatus.textContent = '';
