@@ -105,8 +105,12 @@ const DEFAULTS = {
 const YIELD_INTERVAL_MS = 50;
 /** Start points of the local ascent per round: the best candidates, and as many promising domains. */
 const ASCENT_STARTS = 2;
-/** Random start points of the local ascent before the search. */
+/**
+ * Random start points of the local ascent before the search: INITIAL_ASCENTS, fewer on large
+ * networks so that the ascents cost about INITIAL_ASCENT_MACS multiply-adds (0.1 to 0.5 s).
+ */
 const INITIAL_ASCENTS = 32;
+const INITIAL_ASCENT_MACS = 2e8;
 /** The longest period, in rounds, between local ascents (see `ascendFrom`). */
 const MAX_ASCENT_PERIOD = 16;
 /** Input mode is chosen by 'auto' up to this many inputs. */
@@ -275,7 +279,11 @@ class BabSearch {
     // from random points of the roots (a fixed seed: same problem, same run)
     const rng = new Rng(1);
     const starts = rootDomains.map((d) => centre(d.lo, d.hi));
-    for (let s = 0; s < INITIAL_ASCENTS; s++) {
+    let macs = 1; // multiply-adds of one forward pass
+    for (const node of this.graph.nodes) if (node.kind === 'affine') macs += node.W.length;
+    // each ascent step is about three forward passes
+    const nRandom = Math.max(2, Math.min(INITIAL_ASCENTS, Math.floor(INITIAL_ASCENT_MACS / (3 * macs * Math.max(1, this.o.ascentIterations)))));
+    for (let s = 0; s < nRandom; s++) {
       const d = rootDomains[s % rootDomains.length];
       starts.push(Float64Array.from(d.lo, (l, k) => rng.uniform(l, d.hi[k])));
     }
