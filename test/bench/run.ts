@@ -1,10 +1,12 @@
 /**
  * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
- * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S).
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeReadmeBlock } from './readme-table.js';
+import { browserBench } from './browser.js';
+import { certifyBench } from './certify.js';
 import { maximizeBench } from './maximize.js';
 import { throughputBench } from './throughput.js';
 import { verifyBench } from './verify.js';
@@ -13,8 +15,10 @@ const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md');
 const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
   throughput: throughputBench,
   maximize: maximizeBench,
+  certify: certifyBench,
   verify: () => verifyBench('verify'),
   'verify-mnist': () => verifyBench('verify-mnist', ['mnistfc', 'eran']),
+  browser: browserBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

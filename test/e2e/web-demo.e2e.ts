@@ -2,31 +2,16 @@
  * The demo page end to end: build it, serve the built files with COOP/COEP, drive Debian's
  * Chromium through playwright-core, and compare the page's answers with the Node library's.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadModel, maximize, parseVnnlib, verify, type MaximizeOptions, type MaximizeResult, type Model } from 'nnmax';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGraph, weights } from '../helpers/onnx-builder.js';
-import { serveStatic, type StaticServer } from './static-server.js';
+import { loadAcasExample, openDemo, ROOT, runInPage as runIn, verifyInPage as verifyIn, type DemoSession, type PageRunSettings } from './demo-driver.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const DEMO = join(ROOT, 'examples/web-demo');
 const MODELS = join(ROOT, 'examples/models');
 const ARTIFACTS = join(ROOT, 'test/artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** The page and Node run the same seeded search; the issue asks for agreement within 1e-4. */
 const BROWSER_NODE_VALUE_TOL = 1e-4;
@@ -46,60 +31,28 @@ const THREADS = process.env.E2E_THREADS;
 const property = parseVnnlib(readFileSync(join(MODELS, 'acasxu_prop_1.vnnlib'), 'utf8'), 'acasxu_prop_1.vnnlib');
 const box = property.cases[0].box;
 
-let server: StaticServer;
-let browser: Browser;
+let demo: DemoSession;
 let page: Page;
 let node: Model;
-const pageLog: string[] = [];
 const timing: Record<string, unknown> = {};
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const t0 = performance.now();
-  await promisify(execFile)('pnpm', ['--dir', DEMO, 'run', 'build'], { cwd: ROOT, maxBuffer: 16 * 2 ** 20 });
-  timing.buildMs = Math.round(performance.now() - t0);
-  server = await serveStatic(join(DEMO, 'dist'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1800 }, acceptDownloads: true });
-  page.on('console', (m) => pageLog.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => pageLog.push(`[pageerror] ${e.message}`));
+  demo = await openDemo();
+  page = demo.page;
+  timing.buildMs = Math.round(demo.buildMs);
   node = await loadModel(join(MODELS, 'acasxu_1_1.onnx'));
 });
 
 afterAll(async () => {
   await node?.dispose();
-  await browser?.close();
-  await server?.close();
+  await demo?.close();
   writeFileSync(join(ARTIFACTS, 'web-demo-timing.json'), `${JSON.stringify(timing, null, 2)}\n`);
-  writeFileSync(join(ARTIFACTS, 'web-demo-console.log'), `${pageLog.join('\n')}\n`);
+  writeFileSync(join(ARTIFACTS, 'web-demo-console.log'), `${demo?.log.join('\n') ?? ''}\n`);
 });
 
-/** Sets the form, clicks Run and returns the result JSON the page shows (and downloads). */
-async function runInPage(settings: { objective: string; timeLimitS: number; tol: number; certify: boolean; method?: string }): Promise<MaximizeResult> {
-  await page.fill('#objective', settings.objective);
-  await page.selectOption('#sense', 'max');
-  await page.selectOption('#method', settings.method ?? 'auto');
-  await page.fill('#time-limit', String(settings.timeLimitS));
-  await page.fill('#tol', String(settings.tol));
-  await page.fill('#seed', '0');
-  await page.setChecked('#certify', settings.certify);
-  await page.click('#run');
-  await page.waitForSelector('body[data-state="running"]', { timeout: 10_000 });
-  await page.waitForSelector('#result[data-status]', { timeout: (settings.timeLimitS + 60) * 1000 });
-  const json = JSON.parse(await page.textContent('#result-json', { timeout: 1000 }) ?? 'null') as { result: MaximizeResult };
-  await page.waitForSelector('body[data-state="idle"]');
-  return json.result;
-}
-
-/** Clicks 'Verify property' (time limit VERIFY_TIME_LIMIT_S) and returns the verdict's status and time. */
-async function verifyInPage(): Promise<{ status: string | null; timeMs: number }> {
-  await page.fill('#time-limit', String(VERIFY_TIME_LIMIT_S));
-  await page.click('#verify');
-  await page.waitForSelector('body[data-state="verifying"]', { timeout: 10_000 });
-  await page.waitForSelector('#verdict[data-status]', { timeout: (VERIFY_TIME_LIMIT_S + 30) * 1000 });
-  await page.waitForSelector('body[data-state="idle"]');
-  return { status: await page.getAttribute('#verdict', 'data-status'), timeMs: Number(await page.getAttribute('#verdict', 'data-time-ms')) };
-}
+const runInPage = (settings: PageRunSettings): Promise<MaximizeResult> => runIn(page, settings);
+const verifyInPage = (): Promise<{ status: string | null; timeMs: number }> => verifyIn(page, VERIFY_TIME_LIMIT_S);
 
 function runInNode(options: MaximizeOptions): Promise<MaximizeResult> {
   return maximize(node, { box, seed: 0, ...options });
@@ -107,11 +60,7 @@ function runInNode(options: MaximizeOptions): Promise<MaximizeResult> {
 
 describe('web demo in Chromium (wasm) against the Node library', () => {
   it('loads the bundled ACAS Xu example with its VNN-LIB box, cross-origin isolated', async () => {
-    await page.goto(`${server.url}${THREADS ? `?threads=${THREADS}` : ''}`);
-    await page.selectOption('#example', 'acasxu');
-    await page.click('#load-example');
-    await page.waitForSelector('body[data-model="loaded"]', { timeout: 60_000 });
-    await page.waitForSelector('#verify:not([disabled])', { timeout: 30_000 });
+    await loadAcasExample(page, demo.server.url, THREADS);
     expect(await page.textContent('#model-table')).toContain('acasxu_1_1.onnx');
     expect(await page.locator('#layers li').count()).toBe(13); // 7 dense + 6 relu
     expect(await page.inputValue('#lo-0')).toBe(String(box.lo[0]));
@@ -240,10 +189,10 @@ describe('web demo in Chromium (wasm) against the Node library', () => {
 
 describe('library bundle (dist/lib/nnmax.js) in a plain module script', () => {
   it('loads a model by URL and certifies its maximum, with the wasm served beside the bundle', async () => {
-    const lib = await browser.newPage();
-    lib.on('console', (m) => pageLog.push(`[lib ${m.type()}] ${m.text()}`));
-    lib.on('pageerror', (e) => pageLog.push(`[lib pageerror] ${e.message}`));
-    await lib.goto(`${server.url}lib/`); // dist/lib/index.html: imports ./nnmax.js, maximises test_small.onnx
+    const lib = await demo.browser.newPage();
+    lib.on('console', (m) => demo.log.push(`[lib ${m.type()}] ${m.text()}`));
+    lib.on('pageerror', (e) => demo.log.push(`[lib pageerror] ${e.message}`));
+    await lib.goto(`${demo.server.url}lib/`); // dist/lib/index.html: imports ./nnmax.js, maximises test_small.onnx
     await lib.waitForSelector('#out[data-status]', { timeout: 60_000 });
     const text = (await lib.textContent('#out')) ?? '';
     await lib.close();
