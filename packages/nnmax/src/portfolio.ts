@@ -16,6 +16,8 @@ export interface PortfolioOptions {
   readonly report: (phase: string) => void;
   /** Extra stop condition checked between batches (e.g. a certified bound closed the gap). */
   readonly shouldStop?: () => boolean;
+  /** Called after each step of the main loop with its wall time (turn taking with branch-and-bound). */
+  readonly afterStep?: (ms: number) => Promise<void>;
 }
 
 export type StopCause = 'time' | 'target' | 'aborted' | 'converged' | 'external';
@@ -102,7 +104,9 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     const t = performance.now();
     const before = ctx.incumbent?.value;
     await step(ctx, slot.opt);
-    slot.spentMs += performance.now() - t;
+    const stepMs = performance.now() - t;
+    slot.spentMs += stepMs;
+    await options.afterStep?.(stepMs);
     if (ctx.incumbent && ctx.incumbent.value !== before) options.report(slot.name);
     if (slot.opt.stop().length > 0) {
       slot.opt = createComponent(slot.name, ctx, options.rng.fork(), slot.runs++);

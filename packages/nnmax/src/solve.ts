@@ -7,6 +7,7 @@ import { value64 } from './maximize.js';
 import type { Model } from './model.js';
 import { runPortfolio, type StopCause } from './portfolio.js';
 import { SearchContext } from './search-context.js';
+import { TurnTaking } from './turn-taking.js';
 
 /**
  * Domains branch-and-bound splits per round when it shares the thread with the search: a round of
@@ -54,6 +55,7 @@ export async function solve(
   let upperBound: number | null = null;
   let babResult: BabResult | undefined;
   let babIncumbent: { x: Float64Array; value: number } | undefined;
+  let babError: { error: unknown } | undefined;
 
   const incumbentValue = (): number => Math.max(ctx.incumbent?.value ?? -Infinity, babIncumbent?.value ?? -Infinity);
   const report = (phase: string): void => {
@@ -78,10 +80,12 @@ export async function solve(
   const onUserAbort = (): void => babAbort.abort();
   search.signal?.addEventListener('abort', onUserAbort);
   let babPromise: Promise<void> | undefined;
+  const searchShare = search.searchShare ?? SEARCH_SHARE;
+  // One thread for both (onnxruntime-web's wasm): explicit turns instead of sleeps (turn-taking.ts).
+  const turns = ir && model.evaluator.computesOnCallingThread ? new TurnTaking(searchShare) : undefined;
   if (ir) {
     let polled: Float64Array | undefined;
     let resumedAt = performance.now();
-    const searchShare = search.searchShare ?? SEARCH_SHARE;
     babPromise = branchAndBound(ir, problem.spec, problem.box, {
       // A round blocks the event loop; small rounds let the search portfolio interleave.
       batchSize: BAB_ROUND,
@@ -95,7 +99,8 @@ export async function solve(
       // candidate for the incumbent only if it is in the domain (the bound over the box stays valid).
       evaluate: async (points) => {
         const worked = performance.now() - resumedAt;
-        await sleep(Math.min(MAX_SLEEP_MS, (worked * searchShare) / (1 - searchShare)));
+        if (turns) await turns.afterBab(worked);
+        else await sleep(Math.min(MAX_SLEEP_MS, (worked * searchShare) / (1 - searchShare)));
         resumedAt = performance.now();
         return feasibleValues(points, problem, ir);
       },
@@ -109,12 +114,20 @@ export async function solve(
         upperBound = p.upperBound;
         report('bab');
       },
-    }).then((r) => {
-      babResult = r;
-      upperBound = r.upperBound;
-      if (r.incumbent && problem.isFeasible(r.incumbent.x)) babIncumbent = r.incumbent;
-      report('bab');
-    });
+    }).then(
+      (r) => {
+        turns?.finish('bab');
+        babResult = r;
+        upperBound = r.upperBound;
+        if (r.incumbent && problem.isFeasible(r.incumbent.x)) babIncumbent = r.incumbent;
+        report('bab');
+      },
+      (e: unknown) => {
+        // the search stops at its next step, and the error is thrown below
+        turns?.finish('bab');
+        babError = { error: e };
+      },
+    );
   }
 
   const outcome = await runPortfolio(ctx, {
@@ -126,14 +139,18 @@ export async function solve(
     hasGradients: model.evaluator.hasGradients,
     report,
     // Branch-and-bound has finished: closed the gap, excluded the target, or stopped on memory.
-    shouldStop: () => babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal'),
+    shouldStop: () => babError !== undefined || (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
+    afterStep: turns && ((ms) => turns.afterSearch(ms)),
   }).catch((e: unknown) => {
+    turns?.finish('search');
     babAbort.abort();
     throw e;
   });
+  turns?.finish('search');
   babAbort.abort();
   await babPromise;
   search.signal?.removeEventListener('abort', onUserAbort);
+  if (babError !== undefined) throw babError.error;
 
   // The better of the two incumbents, valued in float64 on the IR where it exists.
   let x = outcome.x;

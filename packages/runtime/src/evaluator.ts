@@ -10,6 +10,11 @@ export interface Evaluator {
   readonly nOut: number;
   /** Whether `valuesAndGradients` is available (the model fits the IR). */
   readonly hasGradients: boolean;
+  /**
+   * Whether the runtime computes on the calling thread, so that JavaScript cannot run while a call
+   * is pending (onnxruntime-web's wasm); onnxruntime-node computes on its own threads.
+   */
+  readonly computesOnCallingThread: boolean;
   /** Network outputs for n points: x is [n, nIn]; returns [n, nOut]. */
   values(x: Float64Array, n: number): Promise<Float64Array>;
   /**

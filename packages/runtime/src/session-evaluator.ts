@@ -21,6 +21,8 @@ export interface SessionSettings {
 /** What an adapter provides: a name and a way to make a session from ONNX bytes. */
 export interface RuntimeBackend {
   readonly name: string;
+  /** The session computes on the thread that calls `run` (see Evaluator.computesOnCallingThread). */
+  readonly computesOnCallingThread: boolean;
   createSession(model: Uint8Array, settings: SessionSettings): Promise<RuntimeSession>;
 }
 
@@ -66,6 +68,7 @@ export class SessionEvaluator implements Evaluator {
   readonly backend: string;
   readonly nIn: number;
   readonly nOut: number;
+  readonly computesOnCallingThread: boolean;
 
   private constructor(
     private readonly rt: RuntimeBackend,
@@ -74,6 +77,7 @@ export class SessionEvaluator implements Evaluator {
     private readonly options: Required<EvaluatorOptions>,
   ) {
     this.backend = lanes.length > 1 ? `${rt.name} x${lanes.length}` : rt.name;
+    this.computesOnCallingThread = rt.computesOnCallingThread;
     this.nIn = graphs.nIn;
     this.nOut = graphs.nOut;
   }

@@ -6,6 +6,7 @@ import { WORKER_BACKEND } from './worker-backend.js';
 /** onnxruntime-node on the calling thread: the adapter only creates sessions and tensors. */
 export const NODE_BACKEND: RuntimeBackend = {
   name: 'onnxruntime-node',
+  computesOnCallingThread: false,
   createSession: async (model, settings) =>
     wrapOrtSession(await ort.InferenceSession.create(model, ortSessionOptions(settings)), (d, dims) => new ort.Tensor('float32', d, dims)),
 };

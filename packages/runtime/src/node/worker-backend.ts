@@ -84,6 +84,7 @@ class WorkerSession implements RuntimeSession {
 /** onnxruntime-node sessions, each in its own worker thread. */
 export const WORKER_BACKEND: RuntimeBackend = {
   name: 'onnxruntime-node',
+  computesOnCallingThread: false,
   async createSession(model: Uint8Array, settings: SessionSettings): Promise<RuntimeSession> {
     ortPath ??= createRequire(import.meta.url).resolve('onnxruntime-node');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });

@@ -5,6 +5,8 @@ import { ortSessionOptions, SessionEvaluator, wrapOrtSession, type RuntimeBacken
 /** onnxruntime-web with the wasm backend (no WebGPU download); served from the app's own bundle. */
 export const WEB_BACKEND: RuntimeBackend = {
   name: 'onnxruntime-web/wasm',
+  // the wasm module runs on the calling thread (with wasm threads, the caller still waits in it)
+  computesOnCallingThread: true,
   createSession: async (model, settings) =>
     wrapOrtSession(
       await ort.InferenceSession.create(model, { ...ortSessionOptions(settings), executionProviders: ['wasm'] }),

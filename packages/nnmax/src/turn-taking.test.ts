@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { TurnTaking } from './turn-taking.js';
+
+/**
+ * Two loops on one thread with a simulated clock: each "step" advances the clock synchronously
+ * (as a wasm session call or a bounding round blocks the thread) and reports its length.
+ */
+function simulate(share: number, searchStep: (i: number) => number, babStep: (i: number) => number, babRounds: number, searchSteps: number) {
+  const turns = new TurnTaking(share);
+  let clock = 0;
+  const order: string[] = [];
+  const search = (async () => {
+    for (let i = 0; i < searchSteps; i++) {
+      const ms = searchStep(i);
+      clock += ms;
+      order.push('s');
+      await turns.afterSearch(ms);
+    }
+    turns.finish('search');
+  })();
+  const bab = (async () => {
+    for (let i = 0; i < babRounds; i++) {
+      const ms = babStep(i);
+      clock += ms;
+      order.push('b');
+      await turns.afterBab(ms);
+    }
+    turns.finish('bab');
+  })();
+  return { turns, done: Promise.all([search, bab]), order, clock: () => clock };
+}
+
+describe('TurnTaking', () => {
+  it('holds the search share when steps are much longer than rounds', async () => {
+    // a search step of 10 ms against bounding rounds of 1 ms, 40% for the search
+    const sim = simulate(0.4, () => 10, () => 1, 3000, 100);
+    await sim.done;
+    const { searchMs, babMs } = sim.turns.spent;
+    expect(searchMs).toBe(1000);
+    // until the search finished, branch-and-bound had its 60% (within one search step)
+    const babBeforeSearchDone = sim.order.slice(0, sim.order.lastIndexOf('s') + 1).filter((o) => o === 'b').length;
+    // (within one search step of 10 ms: 1485 to 1515 rounds of 1 ms)
+    expect(babBeforeSearchDone).toBeGreaterThanOrEqual(1485);
+    expect(babBeforeSearchDone).toBeLessThanOrEqual(1515);
+    expect(babMs).toBe(3000);
+  });
+
+  it('holds the share with uneven steps on both sides', async () => {
+    // 2000 search steps (8000 ms) against enough rounds that branch-and-bound outlasts the search
+    const sim = simulate(0.2, (i) => 1 + (i % 7), (i) => 0.5 + (i % 3), 30_000, 2000);
+    await sim.done;
+    const sIdx = sim.order.lastIndexOf('s');
+    const prefix = sim.order.slice(0, sIdx + 1);
+    // recompute the time of each side up to the search's last step
+    let s = 0;
+    let b = 0;
+    let si = 0;
+    let bi = 0;
+    for (const o of prefix) {
+      if (o === 's') s += 1 + (si++ % 7);
+      else b += 0.5 + (bi++ % 3);
+    }
+    expect(s / (s + b)).toBeGreaterThan(0.19);
+    expect(s / (s + b)).toBeLessThan(0.21);
+  });
+
+  it('a side that finishes releases the other for good, whichever is waiting', async () => {
+    // branch-and-bound stops after 3 rounds: the search, far ahead, must not wait forever
+    const early = simulate(0.5, () => 5, () => 1, 3, 50);
+    await early.done;
+    expect(early.turns.spent.searchMs).toBe(250);
+    // the search stops after 2 steps: branch-and-bound runs its remaining rounds unhindered
+    const late = simulate(0.5, () => 1, () => 5, 40, 2);
+    await late.done;
+    expect(late.turns.spent.babMs).toBe(200);
+  });
+
+  it('finish before any step, or twice, is harmless', async () => {
+    const turns = new TurnTaking(0.4);
+    turns.finish('bab');
+    turns.finish('bab');
+    await turns.afterSearch(10); // resolves at once: nobody to wait for
+    turns.finish('search');
+    await turns.afterBab(10);
+    expect(turns.spent).toEqual({ searchMs: 10, babMs: 10 });
+  });
+});

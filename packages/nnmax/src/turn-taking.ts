@@ -1,0 +1,69 @@
+/**
+ * Turn taking between the search portfolio and branch-and-bound when both compute on one thread.
+ *
+ * With onnxruntime-node a search step awaits a session that computes on onnxruntime's own thread,
+ * so branch-and-bound (JavaScript) runs during the step and the two overlap on two cores; a short
+ * sleep per bounding round is all the sharing they need (see solve.ts). With onnxruntime-web's
+ * wasm backend the session computes on the calling thread: a step blocks branch-and-bound for its
+ * whole length, and a timer-based sleep (clamped to 4 ms in browsers) leaves the thread idle or
+ * hands it to the search for far longer than its share. Here each side reports the time of its
+ * last step and, when it is ahead of its share, waits on a promise that the other side resolves
+ * once it has caught up or finished: the thread is never idle and the shares hold.
+ *
+ * Exactly one side is owed time at any moment (the search when its time is below `searchShare` of
+ * the total, else branch-and-bound), and only the side that is not owed waits, so the two never
+ * wait on each other; `finish` releases a waiter for good.
+ */
+export class TurnTaking {
+  private searchMs = 0;
+  private babMs = 0;
+  private searchDone = false;
+  private babDone = false;
+  private wakeSearch: (() => void) | undefined;
+  private wakeBab: (() => void) | undefined;
+
+  constructor(private readonly searchShare: number) {}
+
+  /** Time each side has had so far (ms). */
+  get spent(): { readonly searchMs: number; readonly babMs: number } {
+    return { searchMs: this.searchMs, babMs: this.babMs };
+  }
+
+  private searchOwed(): boolean {
+    return this.searchMs < this.searchShare * (this.searchMs + this.babMs);
+  }
+
+  /** After a search step of `ms`: hands the thread to branch-and-bound while it is owed time. */
+  async afterSearch(ms: number): Promise<void> {
+    this.searchMs += ms;
+    if (this.searchOwed() || this.babDone) return;
+    this.release('bab');
+    await new Promise<void>((resolve) => {
+      this.wakeSearch = resolve;
+    });
+  }
+
+  /** After a round of branch-and-bound of `ms`: hands the thread to the search while it is owed time. */
+  async afterBab(ms: number): Promise<void> {
+    this.babMs += ms;
+    if (!this.searchOwed() || this.searchDone) return;
+    this.release('search');
+    await new Promise<void>((resolve) => {
+      this.wakeBab = resolve;
+    });
+  }
+
+  /** The side has stopped: the other never waits for it again. */
+  finish(side: 'search' | 'bab'): void {
+    if (side === 'search') this.searchDone = true;
+    else this.babDone = true;
+    this.release(side === 'search' ? 'bab' : 'search');
+  }
+
+  private release(side: 'search' | 'bab'): void {
+    const wake = side === 'search' ? this.wakeSearch : this.wakeBab;
+    if (side === 'search') this.wakeSearch = undefined;
+    else this.wakeBab = undefined;
+    wake?.();
+  }
+}
