@@ -8,9 +8,18 @@ export const POLISH: ComponentName = 'lbfgs';
 
 /**
  * Size of the first quasi-random design: one runtime call of this many points costs little next
- * to the searches it seeds (ACAS Xu: about 0.3 ms; mnist 256x6: about 7 ms).
+ * to the searches it seeds (ACAS Xu: about 0.3 ms; mnist 256x6: about 7 ms). Generating it costs
+ * about 0.1 us per coordinate (a random digit permutation draw each), so in high dimension the
+ * design shrinks to INITIAL_DESIGN_COORDS coordinates: 784 inputs take 334 points, about 25 ms,
+ * where 1024 points took over 100 ms before any search had started.
  */
 const INITIAL_DESIGN = 1024;
+const MIN_INITIAL_DESIGN = 256;
+const INITIAL_DESIGN_COORDS = 2 ** 18;
+
+function initialDesignSize(dim: number): number {
+  return Math.max(MIN_INITIAL_DESIGN, Math.min(INITIAL_DESIGN, Math.round(INITIAL_DESIGN_COORDS / Math.max(1, dim))));
+}
 /**
  * First population of IPOP-CMA-ES: large populations are what make CMA-ES global on multimodal
  * functions (Hansen & Kern 2004), and a batch of 64 costs about one runtime call here.
@@ -39,7 +48,7 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
   switch (name) {
     case 'sample':
       return options.initial
-        ? new QuasiRandomSampler({ box, rng, batchSize: INITIAL_DESIGN, total: INITIAL_DESIGN })
+        ? new QuasiRandomSampler({ box, rng, batchSize: initialDesignSize(ctx.dim), total: initialDesignSize(ctx.dim) })
         : new QuasiRandomSampler({ box, rng, batchSize: 256 });
     case 'adam': {
       // First run: the elite of the design; later runs: a few elite points, the rest fresh.

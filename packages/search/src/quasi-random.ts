@@ -75,8 +75,10 @@ export class ScrambledHalton {
 /**
  * A uniformly random permutation of {0, ..., base-1}, drawn one position at a time: each new
  * position takes a uniformly random value among the unused ones. Up to half full, by rejection
- * against a used-flag table; after that, by swap-remove from the list of unused values. Both
- * are allocated on first use beyond position 0, so untouched digits cost one random draw.
+ * against a used-flag table (one byte per value); after that, by swap-remove from the list of
+ * unused values. The drawn values grow with the positions drawn, not with the base: in dimension
+ * 800 the first digits have bases in the thousands and a design of 1024 points touches only that
+ * many positions.
  */
 class DigitPermutation {
   /** values[p] for p < length: the permutation drawn so far (typed: `get` is the hot loop). */
@@ -102,17 +104,15 @@ class DigitPermutation {
 
   private extend(d: number): void {
     const b = this.base;
-    if (!this.used) {
-      this.used = new Uint8Array(b);
-      this.used[this.values[0]] = 1;
-      const all = new Int32Array(b);
-      all[0] = this.values[0];
-      this.values = all;
+    if (d >= this.values.length) {
+      const grown = new Int32Array(Math.min(b, Math.max(d + 1, 2 * this.values.length, 16)));
+      grown.set(this.values.subarray(0, this.length));
+      this.values = grown;
     }
-    const used = this.used;
     const values = this.values;
     for (let p = this.length; p <= d; p++) {
       if (2 * p < b) {
+        const used = this.usedFlags();
         let v = this.rng.int(b);
         while (used[v]) v = this.rng.int(b);
         used[v] = 1;
@@ -120,14 +120,24 @@ class DigitPermutation {
         continue;
       }
       if (!this.rest) {
+        const used = this.usedFlags();
         this.rest = new Int32Array(b - p);
         for (let v = 0; v < b; v++) if (!used[v]) this.rest[this.nRest++] = v;
+        this.used = undefined;
       }
       const j = this.rng.int(this.nRest);
       values[p] = this.rest[j];
       this.rest[j] = this.rest[--this.nRest];
     }
     this.length = d + 1;
+  }
+
+  private usedFlags(): Uint8Array {
+    if (!this.used) {
+      this.used = new Uint8Array(this.base);
+      for (let p = 0; p < this.length; p++) this.used[this.values[p]] = 1;
+    }
+    return this.used;
   }
 }
 
