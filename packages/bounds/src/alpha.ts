@@ -1,5 +1,6 @@
 import { isActivation, type NodeId } from '@nnmax/onnx';
 import type { IntervalBatch } from './interval-batch.js';
+import { giveF64, takeF64 } from './scratch.js';
 import type { ActivationBound } from './ops/activation-bound.js';
 import { BOUND_OPS } from './ops/bound-ops.js';
 import { backSubstitute, relaxedForward, type BackSubstituteResult, type BoundContext } from './propagate.js';
@@ -74,8 +75,11 @@ export function optimiseAlpha(
         bestBias[r] = res.inputBias[r];
       }
     }
-    if (it === iterations) break;
-    const pre = relaxedForward(ctx, start, res.inputA, rowBox, alpha, record);
+    if (it === iterations) {
+      recycle(res, record, A0);
+      break;
+    }
+    const pre = relaxedForward(ctx, start, res.inputA, rowBox, alpha, record, takeF64);
     const lr = lr0 * 0.95 ** (it - 1);
     const c1 = 1 - ADAM_BETA1 ** it;
     const c2 = 1 - ADAM_BETA2 ** it;
@@ -105,7 +109,20 @@ export function optimiseAlpha(
         }
       }
     }
+    for (const v of pre.values()) giveF64(v);
+    recycle(res, record, A0);
   }
   best = { upper: bestUpper, inputA: bestA, inputBias: bestBias };
   return best;
+}
+
+/**
+ * Returns one iteration's dead arrays to the pool: its input coefficients (copied into the best
+ * ones already) and the recorded coefficients, never the caller's A0 (recorded when the start
+ * node is an activation).
+ */
+function recycle(res: BackSubstituteResult, record: ReadonlyMap<NodeId, Float64Array>, A0: Float64Array): void {
+  const dead = new Set<Float64Array>([res.inputA, ...record.values()]);
+  dead.delete(A0);
+  for (const a of dead) giveF64(a);
 }

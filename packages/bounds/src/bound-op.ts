@@ -29,6 +29,11 @@ export interface BackwardOptions {
    * The memo lives in the traversal's context, keyed by node and `key`; absent, compute directly.
    */
   readonly memo?: (key: string, compute: () => Float64Array) => Float64Array;
+  /**
+   * Makes a zero-filled `[n]` array for the step's `inputCoeffs` (a pooled one from the
+   * traversal, which may recycle it once the step's output is consumed); absent, `new`.
+   */
+  readonly allocate?: (n: number) => Float64Array;
 }
 
 export interface BoundOp<N extends IrNode = IrNode> {

@@ -6,6 +6,8 @@
  * terms, at most the inner dimension).
  */
 
+import { SLOT, scratchF64, scratchI32 } from './scratch.js';
+
 /** Rows of the left operand handled per compaction of zero columns. */
 const BLOCK_ROWS = 16;
 
@@ -16,9 +18,9 @@ const BLOCK_ROWS = 16;
  * are zero in all its rows, then multiplies the compacted block.
  */
 export function rowsTimesMatrix(A: Float64Array, nRows: number, size: number, W: Float64Array, nIn: number, out: Float64Array): void {
-  const idx = new Int32Array(size);
-  const Wc = new Float64Array(nIn * size); // [nIn, nnz]: the used rows of W, transposed
-  const Ac = new Float64Array(BLOCK_ROWS * size); // [nb, nnz]
+  const idx = scratchI32(SLOT.matrixIdx, size);
+  const Wc = scratchF64(SLOT.matrixW, nIn * size); // [nIn, nnz]: the used rows of W, transposed
+  const Ac = scratchF64(SLOT.matrixA, BLOCK_ROWS * size); // [nb, nnz]
   for (let r0 = 0; r0 < nRows; r0 += BLOCK_ROWS) {
     const nb = Math.min(BLOCK_ROWS, nRows - r0);
     let nnz = 0;

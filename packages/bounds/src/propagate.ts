@@ -1,4 +1,5 @@
 import { InternalError, invariant, nextUp } from '@nnmax/core';
+import { giveF64, takeF64 } from './scratch.js';
 import { activationDerivative, isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
 import type { GraphInfo } from './graph-info.js';
 import { magnitudes, type IntervalBatch } from './interval-batch.js';
@@ -237,6 +238,13 @@ export function backSubstitute(
   }
   const accum = new Map<NodeId, Float64Array>();
   accum.set(start, A0);
+  // arrays made for this call's steps (pooled), the only ones it may recycle
+  const owned = new Set<Float64Array>();
+  const allocate = (n: number): Float64Array => {
+    const a = takeF64(n);
+    owned.add(a);
+    return a;
+  };
   const bias = bias0 === undefined ? new Float64Array(nRows) : Float64Array.from(bias0);
   const slack = new Float64Array(nRows);
   let inputA: Float64Array | undefined;
@@ -252,7 +260,8 @@ export function backSubstitute(
     }
     for (const i of node.inputs) pending[i]--;
     if (A === undefined) continue;
-    if (options.record !== undefined && isActivation(node)) options.record.set(id, A);
+    const recorded = options.record !== undefined && isActivation(node);
+    if (recorded) options.record!.set(id, A);
     const inputs = node.inputs.map((i) => ctx.intervals.get(i) as IntervalBatch);
     const self = ctx.intervals.get(id) as IntervalBatch;
     const step = boundOpOf(node).backward(node, { nRows, size: node.size, A, rowBox }, inputs, self, {
@@ -268,6 +277,7 @@ export function backSubstitute(
         }
         return v;
       },
+      allocate,
     } as never);
     if (step.bias !== undefined || step.slack !== undefined) {
       const sb = step.bias;
@@ -278,13 +288,20 @@ export function backSubstitute(
         slack[r] += (ss === undefined ? 0 : ss[r]) + G * Math.abs(bias[r]);
       }
     }
+    const stored = new Set<Float64Array>();
     for (let k = 0; k < node.inputs.length; k++) {
       const coeff = step.inputCoeffs[k];
       if (coeff === undefined) continue;
       const target = node.inputs[k];
       const prev = accum.get(target);
       if (prev === undefined) {
-        accum.set(target, coeff === A ? Float64Array.from(coeff) : coeff);
+        let kept = coeff;
+        if (coeff === A) {
+          kept = allocate(A.length);
+          kept.set(A);
+        }
+        accum.set(target, kept);
+        stored.add(kept);
       } else {
         // fan-out: adding coefficients rounds each sum by <= u |sum| (sums of subnormals are
         // exact), an error of at most u |sum| |x|max in the row, covered by G |sum| |x|max
@@ -302,6 +319,14 @@ export function backSubstitute(
           slack[r] += G * err;
         }
       }
+    }
+    // Recycle what this step leaves dead, of the arrays this call made (`owned`; never A0 or
+    // anything an op keeps): A unless recorded, coefficients merged into an earlier one, and the
+    // step's bias and slack, already added in. accum holds only `stored`.
+    for (const a of [A, ...step.inputCoeffs, step.bias, step.slack]) {
+      if (a === undefined || !owned.has(a) || stored.has(a) || (a === A && recorded)) continue;
+      owned.delete(a);
+      giveF64(a);
     }
   }
   const nIn = graph.nIn;
@@ -462,6 +487,7 @@ export function relaxedForward(
   rowBox: Int32Array,
   alpha: ReadonlyMap<NodeId, Float64Array>,
   record: ReadonlyMap<NodeId, Float64Array>,
+  allocate: (n: number) => Float64Array = (n) => new Float64Array(n),
 ): Map<NodeId, Float64Array> {
   const { graph } = ctx.info;
   const nRows = rowBox.length;
@@ -472,7 +498,7 @@ export function relaxedForward(
   for (const node of graph.nodes) {
     if (!anc[node.id]) continue;
     const size = node.size;
-    const out = new Float64Array(nRows * size);
+    const out = allocate(nRows * size);
     switch (node.kind) {
       case 'input':
         for (let r = 0; r < nRows; r++) {

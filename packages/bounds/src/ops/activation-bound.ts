@@ -104,7 +104,6 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
   ): BackwardStep {
     const inp = inputs[0];
     const relaxation = options.relaxation ?? this.relax(inp.lo, inp.hi, node);
-    const { lowerSlope, lowerIntercept, upperSlope, upperIntercept } = relaxation;
     const { nRows, size, A, rowBox } = coeffs;
     const range = this.alphaRange(node);
     const alpha = range === undefined ? undefined : options.alpha;
@@ -114,44 +113,74 @@ export abstract class ActivationBound<N extends ActivationNode = ActivationNode>
     const memo = options.memo ?? ((_key: string, compute: () => Float64Array) => compute());
     const yMax = memo('yMax', () => magnitudes(inp)); // [nBoxes, size]
     const floor = memo('floor', () => magnitudeSums(yMax, inp.nBoxes, size));
-    const out = new Float64Array(nRows * size); // [nRows, size]
-    const bias = new Float64Array(nRows);
-    const slack = new Float64Array(nRows);
-    const ilo = inp.lo;
-    const ihi = inp.hi;
-    for (let r = 0; r < nRows; r++) {
-      const ro = r * size;
-      const box = rowBox[r];
-      const bo = box * size;
-      let bsum = 0;
-      let err = 0; // sum |a s| |y|max + |a t|: the magnitudes that the rounding error scales with
-      for (let j = 0; j < size; j++) {
-        const a = A[ro + j];
-        if (a === 0) continue;
-        const q = bo + j;
-        let s: number;
-        let t: number;
-        if (a > 0) {
-          s = upperSlope[q];
-          t = upperIntercept[q];
-        } else if (alpha !== undefined && ilo[q] < 0 && ihi[q] > 0) {
-          // clamped so that a stray alpha can never make the line unsound
-          const al = alpha[ro + j];
-          s = al < aLo ? aLo : al > aHi ? aHi : al;
-          t = 0;
-        } else {
-          s = lowerSlope[q];
-          t = lowerIntercept[q];
-        }
-        const as = a * s;
-        const at = a * t;
-        out[ro + j] = as;
-        bsum += at;
-        err += Math.abs(at) + Math.abs(as) * yMax[q];
-      }
-      bias[r] = bsum;
-      slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
-    }
+    const out = options.allocate?.(nRows * size) ?? new Float64Array(nRows * size); // [nRows, size]
+    const bias = options.allocate?.(nRows) ?? new Float64Array(nRows);
+    const slack = options.allocate?.(nRows) ?? new Float64Array(nRows);
+    backwardRows(A, nRows, size, rowBox, relaxation, inp.lo, inp.hi, alpha ?? NO_ALPHA, alpha !== undefined, aLo, aHi, yMax, floor, G, out, bias, slack);
     return { inputCoeffs: [out], bias, slack };
+  }
+}
+
+const NO_ALPHA = new Float64Array(0);
+
+/**
+ * The row loop of `ActivationBound.backward`, a separate function with only typed arrays and
+ * numbers as arguments: one monomorphic kernel for every activation class. Inside `backward` the
+ * loop shared the method's polymorphic receivers and options, and Chromium's V8 (Maglev, then
+ * Turbofan on-stack replacement) deoptimised it for OSR on nearly every call: the same
+ * branch-and-bound ran four times slower in the browser than in Node.
+ */
+function backwardRows(
+  A: Float64Array,
+  nRows: number,
+  size: number,
+  rowBox: Int32Array,
+  relaxation: Relaxation,
+  ilo: Float64Array,
+  ihi: Float64Array,
+  alpha: Float64Array,
+  hasAlpha: boolean,
+  aLo: number,
+  aHi: number,
+  yMax: Float64Array,
+  floor: Float64Array,
+  G: number,
+  out: Float64Array,
+  bias: Float64Array,
+  slack: Float64Array,
+): void {
+  const { lowerSlope, lowerIntercept, upperSlope, upperIntercept } = relaxation;
+  for (let r = 0; r < nRows; r++) {
+    const ro = r * size;
+    const box = rowBox[r];
+    const bo = box * size;
+    let bsum = 0;
+    let err = 0; // sum |a s| |y|max + |a t|: the magnitudes that the rounding error scales with
+    for (let j = 0; j < size; j++) {
+      const a = A[ro + j];
+      if (a === 0) continue;
+      const q = bo + j;
+      let s: number;
+      let t: number;
+      if (a > 0) {
+        s = upperSlope[q];
+        t = upperIntercept[q];
+      } else if (hasAlpha && ilo[q] < 0 && ihi[q] > 0) {
+        // clamped so that a stray alpha can never make the line unsound
+        const al = alpha[ro + j];
+        s = al < aLo ? aLo : al > aHi ? aHi : al;
+        t = 0;
+      } else {
+        s = lowerSlope[q];
+        t = lowerIntercept[q];
+      }
+      const as = a * s;
+      const at = a * t;
+      out[ro + j] = as;
+      bsum += at;
+      err += Math.abs(at) + Math.abs(as) * yMax[q];
+    }
+    bias[r] = bsum;
+    slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
   }
 }

@@ -4,6 +4,7 @@ import type { BackwardOptions, BackwardStep, BoundOp } from '../bound-op.js';
 import { makeIntervalBatch, magnitudeSums, magnitudes, type IntervalBatch } from '../interval-batch.js';
 import { rowsTimesMatrix, rowsTimesRowsT } from '../kernels.js';
 import type { LinearCoeffs } from '../linear-coeffs.js';
+import { SLOT, scratchF64 } from '../scratch.js';
 import { UNDERFLOW_FLOOR } from '../soundness.js';
 
 /** y = W x + b. */
@@ -21,9 +22,9 @@ export class AffineBound implements BoundOp<AffineNode> {
     const { W, b, nIn, size } = node;
     const nBoxes = inp.nBoxes;
     const out = makeIntervalBatch(nBoxes, size);
-    const mid = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
-    const rad = new Float64Array(nBoxes * nIn); // [nBoxes, nIn]
-    const mag = new Float64Array(nBoxes * nIn); // [nBoxes, nIn] |mid| + rad
+    const mid = scratchF64(SLOT.affineMid, nBoxes * nIn); // [nBoxes, nIn]
+    const rad = scratchF64(SLOT.affineRad, nBoxes * nIn); // [nBoxes, nIn]
+    const mag = scratchF64(SLOT.affineMag, nBoxes * nIn); // [nBoxes, nIn] |mid| + rad
     for (let i = 0; i < mid.length; i++) {
       const l = inp.lo[i];
       const h = inp.hi[i];
@@ -34,9 +35,9 @@ export class AffineBound implements BoundOp<AffineNode> {
       mag[i] = Math.abs(m) + d;
     }
     const absW = absolute(W);
-    const c = new Float64Array(nBoxes * size); // [nBoxes, size]
-    const r = new Float64Array(nBoxes * size); // [nBoxes, size]
-    const e = new Float64Array(nBoxes * size); // [nBoxes, size] |W| (|mid| + rad), the error scale
+    const c = scratchF64(SLOT.affineC, nBoxes * size); // [nBoxes, size]
+    const r = scratchF64(SLOT.affineR, nBoxes * size); // [nBoxes, size]
+    const e = scratchF64(SLOT.affineE, nBoxes * size); // [nBoxes, size] |W| (|mid| + rad), the error scale
     rowsTimesRowsT(mid, nBoxes, W, size, nIn, c);
     rowsTimesRowsT(rad, nBoxes, absW, size, nIn, r);
     rowsTimesRowsT(mag, nBoxes, absW, size, nIn, e);
@@ -86,31 +87,57 @@ export class AffineBound implements BoundOp<AffineNode> {
       return out;
     });
     const floor = memo('floor', () => magnitudeSums(magnitudes(inp), nBoxes, nIn));
-    const out = new Float64Array(nRows * nIn); // [nRows, nIn]
+    const out = options.allocate?.(nRows * nIn) ?? new Float64Array(nRows * nIn); // [nRows, nIn]
     rowsTimesMatrix(A, nRows, size, W, nIn, out);
-    const bias = new Float64Array(nRows);
-    const slack = new Float64Array(nRows);
-    for (let r = 0; r < nRows; r++) {
-      const ro = r * size;
-      const box = rowBox[r];
-      const vo = box * size;
-      let bsum = 0;
-      let err = 0;
-      for (let j = 0; j < size; j++) {
-        const a = A[ro + j];
-        if (a === 0) continue;
-        bsum += a * b[j];
-        err += Math.abs(a) * v[vo + j];
-      }
-      bias[r] = bsum;
-      slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
-    }
+    const bias = options.allocate?.(nRows) ?? new Float64Array(nRows);
+    const slack = options.allocate?.(nRows) ?? new Float64Array(nRows);
+    affineBackwardRows(A, nRows, size, rowBox, b, v, floor, G, bias, slack);
     return { inputCoeffs: [out], bias, slack };
   }
 }
 
+/** |W| elementwise, computed once per weight matrix (weights are never mutated). */
+const absoluteCache = new WeakMap<Float64Array, Float64Array>();
+
 function absolute(W: Float64Array): Float64Array {
-  const out = new Float64Array(W.length);
-  for (let i = 0; i < W.length; i++) out[i] = Math.abs(W[i]);
+  let out = absoluteCache.get(W);
+  if (out === undefined) {
+    out = new Float64Array(W.length);
+    for (let i = 0; i < W.length; i++) out[i] = Math.abs(W[i]);
+    absoluteCache.set(W, out);
+  }
   return out;
+}
+
+/**
+ * The bias and rounding slack of the affine backward step, row by row: a kernel of typed arrays
+ * and numbers only, outside the method (see `backwardRows` in activation-bound.ts for why).
+ */
+function affineBackwardRows(
+  A: Float64Array,
+  nRows: number,
+  size: number,
+  rowBox: Int32Array,
+  b: Float64Array,
+  v: Float64Array,
+  floor: Float64Array,
+  G: number,
+  bias: Float64Array,
+  slack: Float64Array,
+): void {
+  for (let r = 0; r < nRows; r++) {
+    const ro = r * size;
+    const box = rowBox[r];
+    const vo = box * size;
+    let bsum = 0;
+    let err = 0;
+    for (let j = 0; j < size; j++) {
+      const a = A[ro + j];
+      if (a === 0) continue;
+      bsum += a * b[j];
+      err += Math.abs(a) * v[vo + j];
+    }
+    bias[r] = bsum;
+    slack[r] = G * err + UNDERFLOW_FLOOR * floor[box];
+  }
 }

@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import { boundLinear, boxBatch } from '@nnmax/bounds';
+import { makeBox } from '@nnmax/core';
+import { describe, expect, it } from 'vitest';
+import { giveF64, takeF64 } from '../packages/bounds/src/scratch.js';
+import { buildRandomNet, randomNetSpec } from './helpers/random-ir.js';
+
+/**
+ * Back-substitution recycles its coefficient arrays through a pool (packages/bounds/src/scratch.ts).
+ * An array recycled while still in use would silently change bounds, so: the same bound computed
+ * with a cold pool, a warm pool, and a pool just churned by another network must be bit-identical.
+ */
+describe('pooled arrays in the bound computations', () => {
+  it('takeF64 hands out zero-filled arrays, also after a dirty one came back; views are never pooled', () => {
+    const a = takeF64(37);
+    a.fill(5);
+    giveF64(a);
+    const b = takeF64(37);
+    expect(Array.from(b)).toEqual(new Array(37).fill(0));
+    const whole = new Float64Array(64).fill(3);
+    giveF64(whole.subarray(8, 45)); // a view of 37: must not come back out
+    const c = takeF64(37);
+    expect(c.buffer).not.toBe(whole.buffer);
+    expect(Array.from(c)).toEqual(new Array(37).fill(0));
+  });
+
+  it('CROWN and alpha-CROWN bounds are identical with a cold, a warm and a churned pool', () => {
+    fc.assert(
+      fc.property(randomNetSpec(), randomNetSpec(), fc.constantFrom('crown' as const, 'alpha-crown' as const), (spec, other, method) => {
+        const net = buildRandomNet(spec);
+        const noise = buildRandomNet({ ...other, nIn: spec.nIn });
+        const boxes = boxBatch([makeBox(new Array(spec.nIn).fill(-1), new Array(spec.nIn).fill(1)), makeBox(new Array(spec.nIn).fill(-0.3), new Array(spec.nIn).fill(0.8))]);
+        const C = Float64Array.of(1, -0.5, -1, 2);
+        const run = (): number[] => {
+          const b = boundLinear(net, boxes, C, undefined, { method });
+          return [...b.upper, ...b.lower];
+        };
+        const first = run();
+        const warm = run();
+        boundLinear(noise, boxes, C, undefined, { method });
+        const churned = run();
+        expect(warm).toEqual(first);
+        expect(churned).toEqual(first);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
