@@ -1,7 +1,7 @@
-import { loadModel, maximize, type Model } from 'nnmax/node';
+import { maximize } from 'nnmax/node';
 import { maximizeProblems, reachesOptimum, type MaximizeProblem } from '../helpers/corpus.js';
 import { createMilpOracle } from '../oracles/milp.js';
-import { table } from './readme-table.js';
+import { forEachWithModel, median, table } from './readme-table.js';
 
 /**
  * Proven global optimality against an exact MILP (issue 4): on the `../shared/maximize` problems
@@ -20,26 +20,14 @@ interface Row {
   readonly milp: { proved: boolean; seconds: number; value: number };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 export async function certifyBench(): Promise<{ markdown: string }> {
   const filter = process.env.NNMAX_CERTIFY_FILTER ?? '';
   const problems = maximizeProblems().filter((p) => p.nIn <= MAX_INPUTS && p.id.includes(filter));
   const oracle = await createMilpOracle();
   const rows: Row[] = [];
-  let model: Model | undefined;
-  let file = '';
-  for (const p of problems) {
-    if (p.onnx !== file) {
-      await model?.dispose();
-      model = await loadModel(p.onnx);
-      file = p.onnx;
-    }
+  await forEachWithModel(problems, async (p, model) => {
     const box = { lo: p.lo, hi: p.hi };
-    const r = await maximize(model!, {
+    const r = await maximize(model, {
       objective: { c: Float64Array.from(p.c), offset: 0, text: 'c . y' },
       box,
       certify: true,
@@ -47,7 +35,7 @@ export async function certifyBench(): Promise<{ markdown: string }> {
       timeLimitMs: LIMIT_S * 1000,
       seed: 1,
     });
-    const m = oracle.maximize(model!.ir!, p.c, { lo: Float64Array.from(p.lo), hi: Float64Array.from(p.hi) }, { timeLimitMs: LIMIT_S * 1000 });
+    const m = oracle.maximize(model.ir!, p.c, { lo: Float64Array.from(p.lo), hi: Float64Array.from(p.hi) }, { timeLimitMs: LIMIT_S * 1000 });
     const row: Row = {
       p,
       ours: { proved: r.status === 'optimal', seconds: r.timeMs / 1000, value: r.value, bound: r.upperBound ?? Infinity },
@@ -61,8 +49,7 @@ export async function certifyBench(): Promise<{ markdown: string }> {
     // A certified bound below a proved optimum (ours or the MILP's) would be the worst bug there is.
     const proven = [m.status === 'optimal' ? m.value : -Infinity, p.kind === 'exact' ? p.optimum : -Infinity];
     for (const v of proven) if (row.ours.bound < v - 1e-6 * Math.max(1, Math.abs(v))) throw new Error(`${p.id}: certified bound ${row.ours.bound} is below the optimum ${v}`);
-  }
-  await model?.dispose();
+  });
 
   const byFamily = new Map<string, Row[]>();
   for (const row of rows) byFamily.set(row.p.family, [...(byFamily.get(row.p.family) ?? []), row]);

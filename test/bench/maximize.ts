@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, maximize, parseVnnlib, type Model } from 'nnmax/node';
+import { loadModel, maximize, parseVnnlib } from 'nnmax/node';
 import { BENCHMARKS, expectedVerdicts, MAXIMIZE, maximizeProblems, reachesOptimum, type MaximizeProblem } from '../helpers/corpus.js';
-import { table } from './readme-table.js';
+import { forEachWithModel, median, table } from './readme-table.js';
 
 /** Seconds each search may take per problem (issue 3: "maximize with a 3 s limit"). */
 const TIME_LIMIT_S = 3;
@@ -24,11 +24,6 @@ interface Run {
   readonly seconds: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 function target(p: MaximizeProblem): number {
   return p.optimum - 1e-4 * Math.max(1, Math.abs(p.optimum));
 }
@@ -36,15 +31,8 @@ function target(p: MaximizeProblem): number {
 /** nnmax: `maximize` with the target (it stops on reaching it), 3 s limit, model loading excluded. */
 async function nnmaxRuns(problems: MaximizeProblem[]): Promise<Map<string, Run>> {
   const out = new Map<string, Run>();
-  let model: Model | undefined;
-  let file = '';
-  for (const p of problems) {
-    if (p.onnx !== file) {
-      await model?.dispose();
-      model = await loadModel(p.onnx);
-      file = p.onnx;
-    }
-    const r = await maximize(model!, {
+  await forEachWithModel(problems, async (p, model) => {
+    const r = await maximize(model, {
       objective: { c: Float64Array.from(p.c), offset: 0, text: 'c . y' },
       box: { lo: p.lo, hi: p.hi },
       timeLimitMs: TIME_LIMIT_S * 1000,
@@ -53,8 +41,7 @@ async function nnmaxRuns(problems: MaximizeProblem[]): Promise<Map<string, Run>>
     });
     const reached = reachesOptimum(r.value, p.optimum);
     out.set(p.id, { reached, seconds: reached ? r.timeMs / 1000 : Infinity });
-  }
-  await model?.dispose();
+  });
   return out;
 }
 
