@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { boundLinear, boxBatch } from '@nnmax/bounds';
-import { makeBox } from '@nnmax/core';
+import { makeBox, Rng } from '@nnmax/core';
+import { valueAndGradient64, type Float64Alloc } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { giveF64, takeF64 } from '../packages/bounds/src/scratch.js';
 import { buildRandomNet, randomNetSpec } from './helpers/random-ir.js';
@@ -41,6 +42,37 @@ describe('pooled arrays in the bound computations', () => {
         const churned = run();
         expect(warm).toEqual(first);
         expect(churned).toEqual(first);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the float64 reference gives identical values and gradients with recycled arrays (the local ascent arena)', () => {
+    fc.assert(
+      fc.property(randomNetSpec(), (spec) => {
+        const net = buildRandomNet(spec);
+        const rng = new Rng(spec.seed);
+        const n = 5;
+        const x = Float64Array.from({ length: n * spec.nIn }, () => rng.uniform(-1, 1));
+        const c = Float64Array.of(0.7, -1.3);
+        // recycles every array in order, dirtied in between, zero-filled when handed out again
+        const buffers: Float64Array[] = [];
+        let next = 0;
+        const recycled: Float64Alloc = (len) => {
+          let b = buffers[next];
+          if (b === undefined || b.length !== len) buffers[next] = b = new Float64Array(len);
+          else b.fill(0);
+          next++;
+          return b;
+        };
+        const fresh = valueAndGradient64(net, x, n, c);
+        for (let round = 0; round < 3; round++) {
+          next = 0;
+          const r = valueAndGradient64(net, x, n, c, recycled);
+          expect(Array.from(r.values)).toEqual(Array.from(fresh.values));
+          expect(Array.from(r.gradients)).toEqual(Array.from(fresh.gradients));
+          for (const b of buffers) b.fill(Number.NaN);
+        }
       }),
       { numRuns: 60 },
     );

@@ -29,6 +29,7 @@ export {
   normalPdf,
 } from './activations.js';
 export { forward64, forwardAll, valueAndGradient64 } from './reference.js';
+export type { Float64Alloc } from './reference.js';
 export { importModel, requireIr } from './import-model.js';
 export type { ImportedModel, Dim } from './import-model.js';
 export { buildForwardModel, buildGradientModel, buildBatchedOriginal, GRAPH_IO } from './graph-builders.js';

@@ -3,24 +3,32 @@ import { activationDerivative, activationValue } from './activations.js';
 import { isActivation, type IrGraph, type IrNode } from './ir.js';
 
 /**
+ * Makes the zero-filled arrays of a reference pass: `new Float64Array` by default; a caller that
+ * evaluates in a loop may hand out recycled ones (zero-filled) and must then copy what it keeps.
+ */
+export type Float64Alloc = (n: number) => Float64Array;
+
+const NEW: Float64Alloc = (n) => new Float64Array(n);
+
+/**
  * Float64 reference forward over the IR, for tests and for reporting values.
  * `x` is `[n, nIn]` row-major; returns every node's values, each `[n, size]` row-major.
  */
-export function forwardAll(graph: IrGraph, x: Float64Array, n: number): Float64Array[] {
+export function forwardAll(graph: IrGraph, x: Float64Array, n: number, alloc: Float64Alloc = NEW): Float64Array[] {
   if (x.length !== n * graph.nIn) {
     throw new ShapeError('reference forward input', `${n} x ${graph.nIn} = ${n * graph.nIn} values`, `${x.length}`);
   }
   const values: Float64Array[] = [];
-  for (const node of graph.nodes) values.push(evalNode(node, values, x, n));
+  for (const node of graph.nodes) values.push(evalNode(node, values, x, n, alloc));
   return values;
 }
 
 /** Float64 forward: `[n, nIn]` in, `[n, nOut]` out. */
-export function forward64(graph: IrGraph, x: Float64Array, n = 1): Float64Array {
-  return forwardAll(graph, x, n)[graph.output];
+export function forward64(graph: IrGraph, x: Float64Array, n = 1, alloc: Float64Alloc = NEW): Float64Array {
+  return forwardAll(graph, x, n, alloc)[graph.output];
 }
 
-function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array, n: number): Float64Array {
+function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array, n: number, alloc: Float64Alloc): Float64Array {
   const size = node.size;
   switch (node.kind) {
     case 'input':
@@ -28,7 +36,7 @@ function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array
     case 'affine': {
       const inp = values[node.inputs[0]];
       const { W, b, nIn } = node;
-      const out = new Float64Array(n * size);
+      const out = alloc(n * size);
       for (let s = 0; s < n; s++) {
         const xo = s * nIn;
         for (let j = 0; j < size; j++) {
@@ -41,7 +49,7 @@ function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array
       return out;
     }
     case 'add': {
-      const out = new Float64Array(n * size);
+      const out = alloc(n * size);
       for (const id of node.inputs) {
         const v = values[id];
         for (let i = 0; i < out.length; i++) out[i] += v[i];
@@ -49,7 +57,7 @@ function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array
       return out;
     }
     case 'concat': {
-      const out = new Float64Array(n * size);
+      const out = alloc(n * size);
       let offset = 0;
       for (const id of node.inputs) {
         const v = values[id];
@@ -62,7 +70,7 @@ function evalNode(node: IrNode, values: readonly Float64Array[], x: Float64Array
     default: {
       if (!isActivation(node)) throw new Error('unreachable');
       const v = values[node.inputs[0]];
-      const out = new Float64Array(v.length);
+      const out = alloc(v.length);
       for (let i = 0; i < v.length; i++) out[i] = activationValue(node, v[i]);
       return out;
     }
@@ -78,16 +86,17 @@ export function valueAndGradient64(
   x: Float64Array,
   n: number,
   c: Float64Array,
+  alloc: Float64Alloc = NEW,
 ): { values: Float64Array; gradients: Float64Array; outputs: Float64Array } {
   const { nIn, nOut } = graph;
   if (c.length !== nOut && c.length !== n * nOut) {
     throw new ShapeError('objective weights c', `${nOut} or ${n * nOut} values`, `${c.length}`);
   }
-  const vals = forwardAll(graph, x, n);
+  const vals = forwardAll(graph, x, n, alloc);
   const out = vals[graph.output];
-  const values = new Float64Array(n);
+  const values = alloc(n);
   const adj: (Float64Array | undefined)[] = new Array(graph.nodes.length);
-  const seed = new Float64Array(n * nOut);
+  const seed = alloc(n * nOut);
   for (let s = 0; s < n; s++) {
     let v = 0;
     for (let j = 0; j < nOut; j++) {
@@ -111,7 +120,7 @@ export function valueAndGradient64(
       case 'affine': {
         const { W, nIn: k } = node;
         const size = node.size;
-        const gi = new Float64Array(n * k);
+        const gi = alloc(n * k);
         for (let s = 0; s < n; s++) {
           for (let j = 0; j < size; j++) {
             const gj = g[s * size + j];
@@ -124,13 +133,13 @@ export function valueAndGradient64(
         break;
       }
       case 'add':
-        for (const id of node.inputs) accumulate(id, Float64Array.from(g));
+        for (const id of node.inputs) accumulate(id, copyOf(g, alloc));
         break;
       case 'concat': {
         let offset = 0;
         for (const id of node.inputs) {
           const m = graph.nodes[id].size;
-          const gi = new Float64Array(n * m);
+          const gi = alloc(n * m);
           for (let s = 0; s < n; s++) gi.set(g.subarray(s * node.size + offset, s * node.size + offset + m), s * m);
           accumulate(id, gi);
           offset += m;
@@ -140,12 +149,18 @@ export function valueAndGradient64(
       default: {
         if (!isActivation(node)) throw new Error('unreachable');
         const z = vals[node.inputs[0]];
-        const gi = new Float64Array(g.length);
+        const gi = alloc(g.length);
         for (let t = 0; t < g.length; t++) gi[t] = g[t] * activationDerivative(node, z[t]);
         accumulate(node.inputs[0], gi);
       }
     }
   }
-  const gradients = adj[graph.input] ?? new Float64Array(n * nIn);
+  const gradients = adj[graph.input] ?? alloc(n * nIn);
   return { values, gradients, outputs: out };
+}
+
+function copyOf(a: Float64Array, alloc: Float64Alloc): Float64Array {
+  const out = alloc(a.length);
+  out.set(a);
+  return out;
 }
