@@ -1,5 +1,6 @@
 import type { Box } from '@nnmax/core';
 import { forward64, valueAndGradient64, type IrGraph } from '@nnmax/onnx';
+import { giveF64, takeF64 } from './scratch.js';
 import type { MaxMinSpec } from './spec.js';
 
 /** Options of `localAscent`. */
@@ -109,32 +110,27 @@ export function localAscent(
       }
     }
   }
+  arena.reset(); // the last evaluation's arrays back to the pool
   return Array.from({ length: n }, (_, s) => x.slice(s * nIn, (s + 1) * nIn));
 }
 
 /**
- * The arrays of one evaluation, handed out again in the same order by the next one (zero-filled,
- * as `new` would make them). Everything taken is dead once the evaluation has copied its value
- * and gradient out, so `reset` may recycle it all; this spares ~30 allocations per step, which
+ * The arrays of one evaluation, taken from the shared pool (scratch.ts, zero-filled as `new`
+ * makes them) and all given back by `reset` before the next: everything taken is dead once the
+ * evaluation has copied its value and gradient out. This spares ~30 allocations per step, which
  * cost more than the arithmetic on small networks (a fresh typed array is ~100 us in Chromium).
  */
 class Arena {
-  private readonly buffers: Float64Array[] = [];
-  private next = 0;
+  private readonly taken: Float64Array[] = [];
 
   reset(): void {
-    this.next = 0;
+    for (const a of this.taken) giveF64(a);
+    this.taken.length = 0;
   }
 
   readonly take = (n: number): Float64Array => {
-    let b = this.buffers[this.next];
-    if (b === undefined || b.length !== n) {
-      b = new Float64Array(n);
-      this.buffers[this.next] = b;
-    } else {
-      b.fill(0);
-    }
-    this.next++;
-    return b;
+    const a = takeF64(n);
+    this.taken.push(a);
+    return a;
   };
 }

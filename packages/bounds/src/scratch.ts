@@ -11,24 +11,24 @@
 const f64: Float64Array[] = [];
 const i32: Int32Array[] = [];
 
+/** A view of `n` elements on the buffer of `slot` in `buffers`, grown (doubling) as needed. */
+function scratch<T extends Float64Array | Int32Array>(buffers: T[], make: (n: number) => T, slot: number, n: number): T {
+  let buf = buffers[slot];
+  if (buf === undefined || buf.length < n) {
+    buf = make(Math.max(n, 2 * (buf?.length ?? 0), 64));
+    buffers[slot] = buf;
+  }
+  return buf.length === n ? buf : (buf.subarray(0, n) as T);
+}
+
 /** A view of `n` float64 values on the buffer of `slot` (contents undefined). */
 export function scratchF64(slot: number, n: number): Float64Array {
-  let buf = f64[slot];
-  if (buf === undefined || buf.length < n) {
-    buf = new Float64Array(Math.max(n, 2 * (buf?.length ?? 0), 64));
-    f64[slot] = buf;
-  }
-  return buf.length === n ? buf : buf.subarray(0, n);
+  return scratch(f64, (k) => new Float64Array(k), slot, n);
 }
 
 /** A view of `n` int32 values on the buffer of `slot` (contents undefined). */
 export function scratchI32(slot: number, n: number): Int32Array {
-  let buf = i32[slot];
-  if (buf === undefined || buf.length < n) {
-    buf = new Int32Array(Math.max(n, 2 * (buf?.length ?? 0), 64));
-    i32[slot] = buf;
-  }
-  return buf.length === n ? buf : buf.subarray(0, n);
+  return scratch(i32, (k) => new Int32Array(k), slot, n);
 }
 
 /** The slots (one per call site). */
@@ -47,8 +47,9 @@ export const SLOT = {
 /**
  * A pool of zero-filled float64 arrays for the coefficient matrices of back-substitution: each
  * step makes a `[nRows, size]` matrix (often 50-100 kB) and the previous one dies, so recycling
- * them spares an allocation per step. Only `backSubstitute` returns arrays to the pool, and only
- * ones it created and no one else holds (see there). `take` zero-fills, exactly like `new`.
+ * them spares an allocation per step. Arrays come back only from code that took them and knows
+ * no one else holds them: `backSubstitute`, alpha-CROWN's iterations and the local ascent (see
+ * there). `take` zero-fills, exactly like `new`.
  */
 const POOL_BYTES = 64 * 2 ** 20;
 const pool = new Map<number, Float64Array[]>();

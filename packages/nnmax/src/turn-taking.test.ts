@@ -9,24 +9,17 @@ function simulate(share: number, searchStep: (i: number) => number, babStep: (i:
   const turns = new TurnTaking(share);
   let clock = 0;
   const order: string[] = [];
-  const search = (async () => {
-    for (let i = 0; i < searchSteps; i++) {
-      const ms = searchStep(i);
+  const loop = async (side: 'search' | 'bab', steps: number, stepMs: (i: number) => number): Promise<void> => {
+    for (let i = 0; i < steps; i++) {
+      const ms = stepMs(i);
       clock += ms;
-      order.push('s');
-      await turns.afterSearch(ms);
+      order.push(side === 'search' ? 's' : 'b');
+      await (side === 'search' ? turns.afterSearch(ms) : turns.afterBab(ms));
     }
-    turns.finish('search');
-  })();
-  const bab = (async () => {
-    for (let i = 0; i < babRounds; i++) {
-      const ms = babStep(i);
-      clock += ms;
-      order.push('b');
-      await turns.afterBab(ms);
-    }
-    turns.finish('bab');
-  })();
+    turns.finish(side);
+  };
+  const search = loop('search', searchSteps, searchStep);
+  const bab = loop('bab', babRounds, babStep);
   return { turns, done: Promise.all([search, bab]), order, clock: () => clock };
 }
 
