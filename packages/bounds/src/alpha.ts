@@ -10,6 +10,16 @@ export interface AlphaOptions {
   readonly iterations?: number;
   /** Adam step size on the slopes (default 0.2), decayed by 0.95 per step. */
   readonly learningRate?: number;
+  /**
+   * Starting slopes per activation node, `[nRows, size]` (e.g. a parent domain's optimised ones);
+   * NaN entries, and nodes or rows not given, start from the context's lower slopes.
+   */
+  readonly init?: ReadonlyMap<NodeId, Float64Array>;
+}
+
+export interface AlphaResult extends BackSubstituteResult {
+  /** The slopes of the last iterate per activation node, `[nRows, size]` (empty without iterations). */
+  readonly alpha: ReadonlyMap<NodeId, Float64Array>;
 }
 
 const ADAM_BETA1 = 0.9;
@@ -32,7 +42,7 @@ export function optimiseAlpha(
   rowBox: Int32Array,
   bias0: Float64Array | undefined,
   options: AlphaOptions = {},
-): BackSubstituteResult {
+): AlphaResult {
   const iterations = options.iterations ?? 20;
   const lr0 = options.learningRate ?? 0.2;
   const { graph } = ctx.info;
@@ -50,11 +60,20 @@ export function optimiseAlpha(
     const size = node.size;
     const a = new Float64Array(nRows * size);
     for (let r = 0; r < nRows; r++) a.set(relax.lowerSlope.subarray(rowBox[r] * size, (rowBox[r] + 1) * size), r * size);
+    const init = options.init?.get(node.id);
+    if (init !== undefined) {
+      const [aLo, aHi] = range;
+      for (let q = 0; q < a.length; q++) {
+        const v = init[q];
+        if (!Number.isNaN(v)) a[q] = v < aLo ? aLo : v > aHi ? aHi : v;
+      }
+    }
     alpha.set(node.id, a);
     ranges.set(node.id, range);
   }
-  let best = backSubstitute(ctx, start, A0, rowBox, bias0, {});
-  if (alpha.size === 0 || iterations <= 0) return best;
+  const first = backSubstitute(ctx, start, A0, rowBox, bias0, {});
+  if (alpha.size === 0 || iterations <= 0) return { ...first, alpha: new Map() };
+  const best = first;
   const bestUpper = Float64Array.from(best.upper);
   const bestA = Float64Array.from(best.inputA);
   const bestBias = Float64Array.from(best.inputBias);
@@ -112,8 +131,7 @@ export function optimiseAlpha(
     for (const v of pre.values()) giveF64(v);
     recycle(res, record, A0);
   }
-  best = { upper: bestUpper, inputA: bestA, inputBias: bestBias };
-  return best;
+  return { upper: bestUpper, inputA: bestA, inputBias: bestBias, alpha };
 }
 
 /**

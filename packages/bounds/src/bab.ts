@@ -2,6 +2,7 @@ import { InvalidOptionError, invariant, Rng, ShapeError, type Box } from '@nnmax
 import { forward64, isActivation, type IrGraph, type NodeId } from '@nnmax/onnx';
 import { optimiseAlpha } from './alpha.js';
 import { ibpRows } from './bound-batch.js';
+import { combineTerms } from './combine-terms.js';
 import { analyseGraph, type GraphInfo } from './graph-info.js';
 import type { IntervalBatch } from './interval-batch.js';
 import { localAscent } from './local-ascent.js';
@@ -69,7 +70,10 @@ export interface BabOptions {
    * unstable ReLU left); 'auto' (default): input when nIn <= 12 or the net has no ReLU.
    */
   readonly split?: 'auto' | 'input' | 'relu';
-  /** alpha-CROWN steps on domains CROWN does not prune (default 8; 0 disables it). */
+  /**
+   * alpha-CROWN steps on domains CROWN does not prune (default 4; 0 disables it). Children start
+   * from their parent's optimised slopes, so a few steps per domain keep improving them.
+   */
   readonly alphaIterations?: number;
   /** Local ascent steps from the best candidates of each round (default 24; 0 disables it). */
   readonly ascentIterations?: number;
@@ -96,7 +100,7 @@ const DEFAULTS = {
   maxFrontier: 1_000_000,
   batchSize: 128,
   split: 'auto',
-  alphaIterations: 8,
+  alphaIterations: 4,
   ascentIterations: 24,
   progressIntervalMs: 200,
 } as const satisfies BabOptions;
@@ -113,6 +117,8 @@ const INITIAL_ASCENTS = 32;
 const INITIAL_ASCENT_MACS = 2e8;
 /** The longest period, in rounds, between local ascents (see `ascendFrom`). */
 const MAX_ASCENT_PERIOD = 16;
+/** Memory for the slopes that children inherit (`Domain.alpha`); beyond it, children start afresh. */
+const ALPHA_STORE_BYTES = 256 * 2 ** 20;
 /** Input mode is chosen by 'auto' up to this many inputs. */
 const AUTO_INPUT_SPLIT_MAX_INPUTS = 12;
 
@@ -143,6 +149,12 @@ interface Domain {
   splitKind: 'input' | 'relu';
   /** The maximiser of the linear bound of the domain's critical row (or its centre), once bounded. */
   candidate?: Float64Array;
+  /**
+   * The optimised alpha-CROWN slopes of the domain's rows per activation node, `[nTerms, size]`
+   * over all terms of the spec (NaN where not optimised), inherited by its children as their
+   * starting point. Float32: a slope is a heuristic choice (any value in range is sound).
+   */
+  alpha?: ReadonlyMap<NodeId, Float32Array>;
 }
 
 /** The piecewise-linear activation nodes whose neurons may be split or inherit signs, flattened. */
@@ -250,6 +262,8 @@ class BabSearch {
   private lastYield = now();
   private readonly nIn: number;
   private readonly nD: number;
+  /** Terms over all disjuncts of the spec. */
+  private readonly nTerms: number;
 
   constructor(
     private readonly graph: IrGraph,
@@ -262,6 +276,7 @@ class BabSearch {
   ) {
     this.nIn = graph.nIn;
     this.nD = spec.disjuncts.length;
+    this.nTerms = spec.disjuncts.reduce((t, dj) => t + dj.e.length, 0);
   }
 
   async run(): Promise<BabResult> {
@@ -466,8 +481,8 @@ class BabSearch {
       const bLo = Float64Array.from(d.lo);
       bLo[k] = mid;
       return [
-        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split },
-        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split },
+        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
+        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
       ];
     }
     // the two children cover the parent: input >= 0 and input <= 0
@@ -476,8 +491,8 @@ class BabSearch {
     const b = Int8Array.from(d.signs);
     b[d.splitAt] = -1;
     return [
-      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split },
-      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split },
+      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
+      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
     ];
   }
 
@@ -530,9 +545,20 @@ class BabSearch {
     const upper = crown.upper;
     for (let r = 0; r < nRows; r++) if (viaIbp.upper[r] < upper[r]) upper[r] = viaIbp.upper[r];
     const inputA = crown.inputA;
+    const inputBias = crown.inputBias;
+    // [n, nD] the bound of each disjunct (-Infinity when dropped), and the maximiser of its combined linear bound
+    const disjunctUb = new Float64Array(n * this.nD);
+    const combinedX: (Float64Array | undefined)[] = new Array(n * this.nD);
+    const boundDisjuncts = (which: readonly number[]): void => {
+      for (const i of which) this.boundDisjuncts(i, firstRow[i], upper, inputA, inputBias, lo, hi, disjunctUb, combinedX);
+    };
+    boundDisjuncts(Array.from(domains.keys()));
     if (this.o.alphaIterations > 0) {
-      const redo = domains.flatMap((d, i) => (this.isPruned(Math.min(d.ub, this.domainUb(firstRow[i], upper))) ? [] : [i]));
-      if (redo.length > 0) this.refineWithAlpha(ctx, redo, firstRow, C, bias, rowBox, upper, inputA);
+      const redo = domains.flatMap((d, i) => (this.isPruned(Math.min(d.ub, this.domainUb(i, disjunctUb))) ? [] : [i]));
+      if (redo.length > 0) {
+        this.refineWithAlpha(ctx, domains, redo, firstRow, C, bias, rowBox, upper, inputA, inputBias);
+        boundDisjuncts(redo);
+      }
     }
     let smear: Float64Array | undefined; // computed once per batch, when some domain splits an input
     const smearOf = (): Float64Array => (smear ??= gradientMagnitudes(ctx, this.graph.output, C, rowBox));
@@ -544,29 +570,30 @@ class BabSearch {
         invariant(d.hasReluSplits, () => `bounds: a box without ReLU splits was proven empty: [${Array.from(d.lo)}] to [${Array.from(d.hi)}]`);
         return; // an empty domain: nothing to bound
       }
-      d.ub = Math.min(d.ub, this.domainUb(firstRow[i], upper));
+      d.ub = Math.min(d.ub, this.domainUb(i, disjunctUb));
       // the critical row of each live disjunct: its least upper bound; a disjunct whose bound is
       // pruned is dropped, and its bound recorded
       const critical: number[] = [];
+      const corners: Float64Array[] = [];
       this.spec.disjuncts.forEach((dj, k) => {
         const f = firstRow[i][k];
         if (f < 0) return;
-        let best = f;
-        for (let j = 1; j < dj.e.length; j++) if (upper[f + j] < upper[best]) best = f + j;
-        if (this.isPruned(upper[best])) {
+        if (this.isPruned(disjunctUb[i * this.nD + k])) {
           d.live[k] = 0;
-          this.close(upper[best]);
+          this.close(disjunctUb[i * this.nD + k]);
           return;
         }
+        let best = f;
+        for (let j = 1; j < dj.e.length; j++) if (upper[f + j] < upper[best]) best = f + j;
         critical.push(best);
+        corners.push(combinedX[i * this.nD + k] ?? corner(inputA, best, d.lo, d.hi));
       });
       if (this.isPruned(d.ub)) {
         // no point of a pruned domain can beat the incumbent by more than tol: no candidates
         this.close(d.ub);
         return;
       }
-      candidates.push(centre(d.lo, d.hi));
-      for (const r of critical) candidates.push(corner(inputA, r, d.lo, d.hi));
+      candidates.push(centre(d.lo, d.hi), ...corners);
       d.candidate = candidates[candidates.length - 1];
       this.inheritSigns(ctx, d, i);
       d.splitKind = this.split;
@@ -589,17 +616,48 @@ class BabSearch {
     }
   }
 
-  /** Upper bound of g over domain i from its rows: max over live disjuncts of min over terms. */
-  private domainUb(firsts: readonly number[], upper: Float64Array): number {
+  /** Upper bound of g over domain i: the largest bound of its live disjuncts. */
+  private domainUb(i: number, disjunctUb: Float64Array): number {
     let g = -Infinity;
+    for (let k = 0; k < this.nD; k++) g = Math.max(g, disjunctUb[i * this.nD + k]);
+    return g;
+  }
+
+  /**
+   * The bound of each live disjunct of domain i (-Infinity for dropped ones): the least bound of
+   * its terms, or, for several terms, the bound of their best convex combination when it is less
+   * (see `combineTerms`); that combination's maximiser goes to `combinedX`.
+   */
+  private boundDisjuncts(
+    i: number,
+    firsts: readonly number[],
+    upper: Float64Array,
+    inputA: Float64Array,
+    inputBias: Float64Array,
+    lo: Float64Array,
+    hi: Float64Array,
+    disjunctUb: Float64Array,
+    combinedX: (Float64Array | undefined)[],
+  ): void {
     this.spec.disjuncts.forEach((dj, k) => {
       const f = firsts[k];
-      if (f < 0) return;
+      const slot = i * this.nD + k;
+      if (f < 0) {
+        disjunctUb[slot] = -Infinity;
+        return;
+      }
       let m = Infinity;
       for (let j = 0; j < dj.e.length; j++) if (upper[f + j] < m) m = upper[f + j];
-      if (m > g) g = m;
+      disjunctUb[slot] = m;
+      combinedX[slot] = undefined;
+      if (dj.e.length < 2 || this.isPruned(m) || !Number.isFinite(m)) return;
+      const rows = Array.from({ length: dj.e.length }, (_, j) => f + j);
+      const comb = combineTerms(inputA, inputBias, rows, lo, hi, i * this.nIn, this.nIn);
+      if (comb.ub < m) {
+        disjunctUb[slot] = comb.ub;
+        combinedX[slot] = comb.x;
+      }
     });
-    return g;
   }
 
   /** Records the signs of the splittable neurons that are stable on domain i (they stay so on its subdomains). */
@@ -617,8 +675,13 @@ class BabSearch {
     });
   }
 
+  /**
+   * alpha-CROWN on the rows of the domains `redo`, starting from each domain's inherited slopes;
+   * improves `upper`, `inputA` and `inputBias` in place and stores the slopes for the children.
+   */
   private refineWithAlpha(
     ctx: BoundContext,
+    domains: readonly Domain[],
     redo: readonly number[],
     firstRow: readonly (readonly number[])[],
     C: Float64Array,
@@ -626,17 +689,42 @@ class BabSearch {
     rowBox: Int32Array,
     upper: Float64Array,
     inputA: Float64Array,
+    inputBias: Float64Array,
   ): void {
     const nOut = this.graph.nOut;
     const nIn = this.nIn;
     const rows: number[] = [];
+    const owner: number[] = []; // per row: its domain
+    const term: number[] = []; // per row: its term's index over all terms of the spec
     for (const i of redo) {
+      let g = 0;
       this.spec.disjuncts.forEach((dj, k) => {
         const f = firstRow[i][k];
-        if (f < 0) return;
-        for (let j = 0; j < dj.e.length; j++) rows.push(f + j);
+        if (f >= 0) {
+          for (let j = 0; j < dj.e.length; j++) {
+            rows.push(f + j);
+            owner.push(i);
+            term.push(g + j);
+          }
+        }
+        g += dj.e.length;
       });
     }
+    // starting slopes: the inherited ones, NaN (the default) where there are none
+    const init = new Map<NodeId, Float64Array>();
+    rows.forEach((_r, t) => {
+      const inherited = domains[owner[t]].alpha;
+      if (inherited === undefined) return;
+      for (const [id, arr] of inherited) {
+        const size = this.graph.nodes[id].size;
+        let a = init.get(id);
+        if (a === undefined) {
+          a = new Float64Array(rows.length * size).fill(Number.NaN);
+          init.set(id, a);
+        }
+        a.set(arr.subarray(term[t] * size, (term[t] + 1) * size), t * size);
+      }
+    });
     const subC = new Float64Array(rows.length * nOut);
     const subBias = new Float64Array(rows.length);
     const subBox = new Int32Array(rows.length);
@@ -645,13 +733,42 @@ class BabSearch {
       subBias[t] = bias[r];
       subBox[t] = rowBox[r];
     });
-    const res = optimiseAlpha(ctx, this.graph.output, subC, subBox, subBias, { iterations: this.o.alphaIterations });
+    const res = optimiseAlpha(ctx, this.graph.output, subC, subBox, subBias, { iterations: this.o.alphaIterations, init });
+    this.storeAlpha(domains, rows, owner, term, res.alpha);
     rows.forEach((r, t) => {
       if (res.upper[t] < upper[r]) {
         upper[r] = res.upper[t];
         inputA.set(res.inputA.subarray(t * nIn, (t + 1) * nIn), r * nIn);
+        inputBias[r] = res.inputBias[t];
       }
     });
+  }
+
+  /** Keeps each domain's optimised slopes (rows of `alpha`, `[rows, size]`) for its children, within ALPHA_STORE_BYTES. */
+  private storeAlpha(domains: readonly Domain[], rows: readonly number[], owner: readonly number[], term: readonly number[], alpha: ReadonlyMap<NodeId, Float64Array>): void {
+    if (alpha.size === 0) return;
+    let perDomain = 0;
+    for (const id of alpha.keys()) perDomain += 4 * this.nTerms * this.graph.nodes[id].size;
+    if (perDomain * (this.heap.size + domains.length) > ALPHA_STORE_BYTES) return;
+    const stored = new Map<number, Map<NodeId, Float32Array>>();
+    rows.forEach((_r, t) => {
+      const i = owner[t];
+      let m = stored.get(i);
+      if (m === undefined) {
+        m = new Map();
+        stored.set(i, m);
+      }
+      for (const [id, a] of alpha) {
+        const size = this.graph.nodes[id].size;
+        let arr = m.get(id);
+        if (arr === undefined) {
+          arr = new Float32Array(this.nTerms * size).fill(Number.NaN);
+          m.set(id, arr);
+        }
+        arr.set(a.subarray(t * size, (t + 1) * size), term[t] * size);
+      }
+    });
+    for (const [i, m] of stored) domains[i].alpha = m;
   }
 
   /** BaBSR-style score: the upper-line intercept an unstable ReLU contributes to the critical rows. */
