@@ -1,7 +1,8 @@
 import { InvalidOptionError, makeBox, Rng, ShapeError, type Box } from '@nnmax/core';
 import { forward64, type IrGraph, type IrNode } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { branchAndBound, type BabProgress } from './bab.js';
+import { DomainBounder, type BounderInit, type BoundingHelper } from './bab-bounding.js';
+import { branchAndBound, type BabOptions, type BabProgress } from './bab.js';
 import { evaluateSpec, type MaxMinSpec } from './spec.js';
 
 /** A random dense ReLU net nIn -> width -> width -> nOut (seeded). */
@@ -159,6 +160,54 @@ describe('branchAndBound', () => {
     }
     const atPolled = evaluateSpec({ nOut: 3, disjuncts: [{ D: c, e: Float64Array.of(0) }] }, forward64(NET, polled, 1), 1)[0];
     expect(r.incumbent?.value).toBeGreaterThanOrEqual(atPolled);
+  });
+
+  describe('with a helper thread (here an in-thread stand-in that copies domains as a worker would)', () => {
+    const c = Float64Array.of(1, -1, 0.5);
+    const stub = (onBound: () => void, fail = false): NonNullable<BabOptions['helper']> & { closed: number } => {
+      const factory = Object.assign(
+        (init: BounderInit): BoundingHelper => {
+          const bounder = new DomainBounder(init.graph, init.spec, init.settings);
+          return {
+            isReady: true,
+            bound: async (domains, prune) => {
+              onBound();
+              if (fail) throw new Error('helper broke');
+              return structuredClone(bounder.bound(structuredClone(domains), prune));
+            },
+            close: () => {
+              factory.closed++;
+            },
+          };
+        },
+        { closed: 0 },
+      );
+      return factory;
+    };
+
+    it('gives the same bound, boxes and incumbent as one thread, and is closed once', async () => {
+      let calls = 0;
+      const helper = stub(() => calls++);
+      const alone = await branchAndBound(NET, c, BOX, { tol: 1e-6, batchSize: 32 });
+      const shared = await branchAndBound(NET, c, BOX, { tol: 1e-6, batchSize: 32, helper });
+      expect(calls).toBeGreaterThan(0);
+      expect(helper.closed).toBe(1);
+      expect(shared.status).toBe(alone.status);
+      expect(shared.upperBound).toBe(alone.upperBound);
+      expect(shared.boxesBounded).toBe(alone.boxesBounded);
+      expect(shared.incumbent?.value).toBe(alone.incumbent?.value);
+    });
+
+    it("stops with the helper's error, and runs alone while the helper is not ready", async () => {
+      const broken = stub(() => undefined, true);
+      await expect(branchAndBound(NET, c, BOX, { tol: 1e-6, batchSize: 32, helper: broken })).rejects.toThrow('helper broke');
+      expect(broken.closed).toBe(1);
+      let calls = 0;
+      const notReady = (): BoundingHelper => ({ isReady: false, bound: async () => { calls++; throw new Error('not ready'); }, close: () => undefined });
+      const r = await branchAndBound(NET, c, BOX, { tol: 1e-6, batchSize: 32, helper: notReady });
+      expect(r.status).toBe('optimal');
+      expect(calls).toBe(0);
+    });
   });
 });
 

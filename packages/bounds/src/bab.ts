@@ -1,15 +1,19 @@
-import { InvalidOptionError, invariant, Rng, ShapeError, type Box } from '@nnmax/core';
-import { forward64, isActivation, type IrGraph, type NodeId } from '@nnmax/onnx';
-import { optimiseAlpha } from './alpha.js';
-import { ibpRows } from './bound-batch.js';
-import { combineTerms } from './combine-terms.js';
-import { analyseGraph, type GraphInfo } from './graph-info.js';
-import type { IntervalBatch } from './interval-batch.js';
+import { InvalidOptionError, Rng, ShapeError, type Box } from '@nnmax/core';
+import { forward64, type IrGraph } from '@nnmax/onnx';
+import {
+  centre,
+  DomainBounder,
+  reluLayout,
+  type BabDomain,
+  type BounderInit,
+  type BounderSettings,
+  type BoundingHelper,
+  type BoundOutcome,
+  type PruneState,
+  type ReluLayout,
+} from './bab-bounding.js';
 import { localAscent } from './local-ascent.js';
-import type { ActivationBound } from './ops/activation-bound.js';
-import { BOUND_OPS } from './ops/bound-ops.js';
 import { MaxHeap } from './priority-queue.js';
-import { backSubstitute, computeContext, gradientMagnitudes, type BoundContext } from './propagate.js';
 import { evaluateSpec, linearSpec, validateSpec, type MaxMinSpec } from './spec.js';
 
 export type BabStatus = 'optimal' | 'timeout' | 'memory' | 'aborted' | 'target' | 'stalled';
@@ -63,7 +67,7 @@ export interface BabOptions {
    * strictly below it (proof); domains whose bound is below the target are pruned.
    */
   readonly target?: number;
-  /** Domains popped and split per round (default 128). */
+  /** BabDomains popped and split per round (default 128). */
   readonly batchSize?: number;
   /**
    * 'input': split input boxes; 'relu': split unstable ReLUs (then inputs, once a domain has no
@@ -87,6 +91,12 @@ export interface BabOptions {
    * may return -Infinity (or NaN) for a point that must not become the incumbent.
    */
   readonly evaluate?: (points: readonly Float64Array[]) => Float64Array | Promise<Float64Array>;
+  /**
+   * Starts a helper that bounds part of each batch on another thread (`nnmax/node` passes one
+   * backed by a worker thread); branch-and-bound closes it when it returns. Without it, or until
+   * it is ready, every domain is bounded on the calling thread.
+   */
+  readonly helper?: (init: BounderInit) => BoundingHelper;
   /**
    * Called every round: points found elsewhere (e.g. by a concurrent search) to try as incumbent.
    * They are clamped to the domain and evaluated like any candidate.
@@ -117,52 +127,10 @@ const INITIAL_ASCENTS = 32;
 const INITIAL_ASCENT_MACS = 2e8;
 /** The longest period, in rounds, between local ascents (see `ascendFrom`). */
 const MAX_ASCENT_PERIOD = 16;
-/** Memory for the slopes that children inherit (`Domain.alpha`); beyond it, children start afresh. */
-const ALPHA_STORE_BYTES = 256 * 2 ** 20;
+/** Smallest batch of children that is shared with the helper thread. */
+const MIN_SHARED_BATCH = 8;
 /** Input mode is chosen by 'auto' up to this many inputs. */
 const AUTO_INPUT_SPLIT_MAX_INPUTS = 12;
-
-interface Domain {
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
-  /**
-   * Sign constraints on the splittable neurons (`ReluLayout` order): +1 input >= 0, -1 input <= 0,
-   * 0 free. ReLU splits set them; stability proven on an ancestor domain is inherited (it holds on
-   * every subdomain), which spares the children the work of proving it again.
-   */
-  readonly signs: Int8Array;
-  /** 1 for each disjunct whose bound is still above the pruning threshold. */
-  readonly live: Uint8Array;
-  /**
-   * Whether some sign in `signs` is a ReLU split (a constraint that can make the domain empty)
-   * rather than only inherited stability (a fact of a nonempty box).
-   */
-  readonly hasReluSplits: boolean;
-  ub: number;
-  /** The input (splitKind 'input') or the flat neuron ('relu') to split; -1: none can be split. */
-  splitAt: number;
-  /**
-   * ReLU mode splits neurons until none is unstable, then inputs: with every sign fixed the
-   * network is linear on the domain, but its bound (over the box, not the polyhedron that the
-   * signs cut out) only converges as the box shrinks.
-   */
-  splitKind: 'input' | 'relu';
-  /** The maximiser of the linear bound of the domain's critical row (or its centre), once bounded. */
-  candidate?: Float64Array;
-  /**
-   * The optimised alpha-CROWN slopes of the domain's rows per activation node, `[nTerms, size]`
-   * over all terms of the spec (NaN where not optimised), inherited by its children as their
-   * starting point. Float32: a slope is a heuristic choice (any value in range is sound).
-   */
-  alpha?: ReadonlyMap<NodeId, Float32Array>;
-}
-
-/** The piecewise-linear activation nodes whose neurons may be split or inherit signs, flattened. */
-interface ReluLayout {
-  readonly nodes: readonly NodeId[];
-  readonly offsets: readonly number[];
-  readonly total: number;
-}
 
 function validateOptions(o: BabOptions): void {
   const nonNegative = (name: string, v: number | undefined, isPositive: boolean, isInteger: boolean): void => {
@@ -186,7 +154,7 @@ function validateOptions(o: BabOptions): void {
 
 /**
  * Anytime branch-and-bound for the maximum over the domain of the objective (a weight vector c
- * for c . F(x), or a max-min spec). Domains are kept in a priority queue by upper bound; each
+ * for c . F(x), or a max-min spec). BabDomains are kept in a priority queue by upper bound; each
  * round pops the `batchSize` largest, splits each in two (the input with the largest
  * |linear-bound coefficient| x width, or the unstable ReLU with the largest intercept
  * contribution), bounds the children in one batch with CROWN (alpha-CROWN for those CROWN does
@@ -217,38 +185,25 @@ export async function branchAndBound(
       }
     }
   }
-  const info = analyseGraph(graph);
   const layout = reluLayout(graph);
   const split: 'input' | 'relu' =
     o.split === 'auto' ? (graph.nIn <= AUTO_INPUT_SPLIT_MAX_INPUTS || layout.total === 0 ? 'input' : 'relu') : o.split;
   if (split === 'relu' && layout.total === 0) {
     throw new InvalidOptionError('split', 'relu', "a network with ReLU or LeakyReLU units for 'relu' splitting; use 'input'");
   }
-  const search = new BabSearch(graph, info, spec, o, split, layout, roots);
-  return search.run();
-}
-
-function activationOp(kind: keyof typeof BOUND_OPS): ActivationBound {
-  return BOUND_OPS[kind] as unknown as ActivationBound;
-}
-
-function reluLayout(graph: IrGraph): ReluLayout {
-  const nodes: NodeId[] = [];
-  const offsets: number[] = [];
-  let total = 0;
-  for (const node of graph.nodes) {
-    if (!isActivation(node) || !activationOp(node.kind).isPiecewiseLinear(node)) continue;
-    nodes.push(node.id);
-    offsets.push(total);
-    total += node.size;
+  const settings: BounderSettings = { split, alphaIterations: o.alphaIterations };
+  const helper = o.helper?.({ graph, spec, settings });
+  try {
+    return await new BabSearch(graph, spec, o, split, layout, roots, new DomainBounder(graph, spec, settings), helper).run();
+  } finally {
+    helper?.close();
   }
-  return { nodes, offsets, total };
 }
 
 type ResolvedOptions = Omit<BabOptions, keyof typeof DEFAULTS> & { -readonly [K in keyof typeof DEFAULTS]: NonNullable<BabOptions[K]> };
 
 class BabSearch {
-  private readonly heap = new MaxHeap<Domain>();
+  private readonly heap = new MaxHeap<BabDomain>();
   private incumbent: BabIncumbent | undefined;
   /** The largest bound of any pruned domain or dropped disjunct. */
   private maxClosedUb = -Infinity;
@@ -262,25 +217,26 @@ class BabSearch {
   private lastYield = now();
   private readonly nIn: number;
   private readonly nD: number;
-  /** Terms over all disjuncts of the spec. */
-  private readonly nTerms: number;
+  /** Load balancing with the helper (see `boundBatch`): moving averages, undefined before the first sample. */
+  private localMsPerDomain: number | undefined;
+  private remoteMsPerDomain: number | undefined;
 
   constructor(
     private readonly graph: IrGraph,
-    private readonly info: GraphInfo,
     private readonly spec: MaxMinSpec,
     private readonly o: ResolvedOptions,
     private readonly split: 'input' | 'relu',
     private readonly layout: ReluLayout,
     private readonly roots: readonly Box[],
+    private readonly bounder: DomainBounder,
+    private readonly helper: BoundingHelper | undefined,
   ) {
     this.nIn = graph.nIn;
     this.nD = spec.disjuncts.length;
-    this.nTerms = spec.disjuncts.reduce((t, dj) => t + dj.e.length, 0);
   }
 
   async run(): Promise<BabResult> {
-    const rootDomains: Domain[] = this.roots.map((b) => ({
+    const rootDomains: BabDomain[] = this.roots.map((b) => ({
       lo: Float64Array.from(b.lo),
       hi: Float64Array.from(b.hi),
       signs: new Int8Array(this.layout.total),
@@ -308,9 +264,9 @@ class BabSearch {
     for (;;) {
       const stop = this.checkStop();
       if (stop !== undefined) return stop;
-      const batch: Domain[] = [];
+      const batch: BabDomain[] = [];
       while (batch.length < this.o.batchSize && this.heap.size > 0) {
-        const d = this.heap.pop() as Domain;
+        const d = this.heap.pop() as BabDomain;
         if (this.isPruned(d.ub)) {
           this.close(d.ub);
           continue;
@@ -321,11 +277,11 @@ class BabSearch {
         }
         batch.push(d);
       }
-      const children: Domain[] = [];
-      for (const d of batch) children.push(...this.splitDomain(d));
+      const children: BabDomain[] = [];
+      for (const d of batch) children.push(...this.splitBabDomain(d));
       if (children.length > 0) await this.boundAndPush(children);
       const polled = this.o.pollCandidates?.();
-      if (polled !== undefined && polled.length > 0) await this.tryPoints(polled.map((p) => this.clampToDomain(p)));
+      if (polled !== undefined && polled.length > 0) await this.tryPoints(polled.map((p) => this.clampToBabDomain(p)));
       this.reportProgress(false);
       if (now() - this.lastYield > YIELD_INTERVAL_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -415,7 +371,7 @@ class BabSearch {
     return best;
   }
 
-  private clampToDomain(p: Float64Array): Float64Array {
+  private clampToBabDomain(p: Float64Array): Float64Array {
     if (p.length !== this.nIn) throw new ShapeError('polled candidate', `${this.nIn} inputs`, `${p.length}`);
     const box = this.rootOf(p);
     const x = new Float64Array(this.nIn);
@@ -472,7 +428,7 @@ class BabSearch {
     this.ascentPeriod = isBetter ? 1 : Math.min(MAX_ASCENT_PERIOD, 2 * this.ascentPeriod);
   }
 
-  private splitDomain(d: Domain): Domain[] {
+  private splitBabDomain(d: BabDomain): BabDomain[] {
     if (d.splitKind === 'input') {
       const k = d.splitAt;
       const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
@@ -496,365 +452,60 @@ class BabSearch {
     ];
   }
 
-  /** Bounds the domains as one batch, updates the incumbent, and pushes those not pruned. */
-  private async boundAndPush(domains: Domain[]): Promise<void> {
-    const n = domains.length;
-    const nIn = this.nIn;
-    const nOut = this.graph.nOut;
-    const lo = new Float64Array(n * nIn); // [n, nIn]
-    const hi = new Float64Array(n * nIn); // [n, nIn]
-    domains.forEach((d, i) => {
-      lo.set(d.lo, i * nIn);
-      hi.set(d.hi, i * nIn);
-    });
-    let splitMap: Map<NodeId, Int8Array> | undefined;
-    if (this.layout.total > 0) {
-      splitMap = new Map();
-      this.layout.nodes.forEach((id, t) => {
-        const size = this.graph.nodes[id].size;
-        const off = this.layout.offsets[t];
-        const arr = new Int8Array(n * size); // [n, size]
-        domains.forEach((d, i) => arr.set(d.signs.subarray(off, off + size), i * size));
-        splitMap?.set(id, arr);
-      });
-    }
-    const ctx = computeContext(this.info, lo, hi, n, { method: 'crown', splits: splitMap });
-    this.boxesBounded += n;
-    // rows: every term of every live disjunct of every domain; firstRow[i][k] is the first row
-    // of disjunct k of domain i, or -1 when the disjunct is dropped
-    const firstRow: number[][] = [];
-    let nRows = 0;
-    for (const d of domains) {
-      firstRow.push(this.spec.disjuncts.map((dj, k) => (d.live[k] ? (nRows += dj.e.length) - dj.e.length : -1)));
-    }
-    const C = new Float64Array(nRows * nOut); // [nRows, nOut]
-    const bias = new Float64Array(nRows);
-    const rowBox = new Int32Array(nRows);
-    domains.forEach((_d, i) => {
-      this.spec.disjuncts.forEach((dj, k) => {
-        const f = firstRow[i][k];
-        if (f < 0) return;
-        C.set(dj.D, f * nOut);
-        bias.set(dj.e, f);
-        rowBox.fill(i, f, f + dj.e.length);
-      });
-    });
-    const record = this.split === 'relu' ? new Map<NodeId, Float64Array>() : undefined;
-    const crown = backSubstitute(ctx, this.graph.output, C, rowBox, bias, { record });
-    const viaIbp = ibpRows(this.info, ctx, C, bias, rowBox);
-    const upper = crown.upper;
-    for (let r = 0; r < nRows; r++) if (viaIbp.upper[r] < upper[r]) upper[r] = viaIbp.upper[r];
-    const inputA = crown.inputA;
-    const inputBias = crown.inputBias;
-    // [n, nD] the bound of each disjunct (-Infinity when dropped), and the maximiser of its combined linear bound
-    const disjunctUb = new Float64Array(n * this.nD);
-    const combinedX: (Float64Array | undefined)[] = new Array(n * this.nD);
-    const boundDisjuncts = (which: readonly number[]): void => {
-      for (const i of which) this.boundDisjuncts(i, firstRow[i], upper, inputA, inputBias, lo, hi, disjunctUb, combinedX);
-    };
-    boundDisjuncts(Array.from(domains.keys()));
-    if (this.o.alphaIterations > 0) {
-      const redo = domains.flatMap((d, i) => (this.isPruned(Math.min(d.ub, this.domainUb(i, disjunctUb))) ? [] : [i]));
-      if (redo.length > 0) {
-        this.refineWithAlpha(ctx, domains, redo, firstRow, C, bias, rowBox, upper, inputA, inputBias);
-        boundDisjuncts(redo);
-      }
-    }
-    let smear: Float64Array | undefined; // computed once per batch, when some domain splits an input
-    const smearOf = (): Float64Array => (smear ??= gradientMagnitudes(ctx, this.graph.output, C, rowBox));
-    const candidates: Float64Array[] = [];
-    const keep: Domain[] = [];
-    domains.forEach((d, i) => {
-      if (ctx.infeasible[i]) {
-        // only ReLU splits can empty a domain; inherited signs hold on the whole (nonempty) box
-        invariant(d.hasReluSplits, () => `bounds: a box without ReLU splits was proven empty: [${Array.from(d.lo)}] to [${Array.from(d.hi)}]`);
-        return; // an empty domain: nothing to bound
-      }
-      d.ub = Math.min(d.ub, this.domainUb(i, disjunctUb));
-      // the critical row of each live disjunct: its least upper bound; a disjunct whose bound is
-      // pruned is dropped, and its bound recorded
-      const critical: number[] = [];
-      const corners: Float64Array[] = [];
-      this.spec.disjuncts.forEach((dj, k) => {
-        const f = firstRow[i][k];
-        if (f < 0) return;
-        if (this.isPruned(disjunctUb[i * this.nD + k])) {
-          d.live[k] = 0;
-          this.close(disjunctUb[i * this.nD + k]);
-          return;
-        }
-        let best = f;
-        for (let j = 1; j < dj.e.length; j++) if (upper[f + j] < upper[best]) best = f + j;
-        critical.push(best);
-        corners.push(combinedX[i * this.nD + k] ?? corner(inputA, best, d.lo, d.hi));
-      });
-      if (this.isPruned(d.ub)) {
-        // no point of a pruned domain can beat the incumbent by more than tol: no candidates
-        this.close(d.ub);
-        return;
-      }
-      candidates.push(centre(d.lo, d.hi), ...corners);
-      d.candidate = candidates[candidates.length - 1];
-      this.inheritSigns(ctx, d, i);
-      d.splitKind = this.split;
-      d.splitAt = this.split === 'relu' ? this.chooseRelu(ctx, record, critical, d, i) : -1;
-      if (d.splitAt < 0) {
-        d.splitKind = 'input';
-        d.splitAt = chooseInput(smearOf(), critical, d, nIn);
-      }
-      keep.push(d);
-    });
+  /** Bounds the domains as one batch (part of it on the helper thread, when ready), updates the incumbent, and pushes those not pruned. */
+  private async boundAndPush(domains: BabDomain[]): Promise<void> {
+    const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size };
+    const outcome = await this.boundBatch(domains, prune);
+    this.boxesBounded += domains.length;
+    this.close(outcome.closedUb);
+    const keep = outcome.kept;
     // the maximisers of the linear bounds of the domains with the largest bounds
     const promising = [...keep]
       .sort((a, b) => b.ub - a.ub)
       .slice(0, ASCENT_STARTS)
       .map((d) => d.candidate as Float64Array);
-    await this.tryCandidates(candidates, promising);
+    await this.tryCandidates(outcome.candidates, promising);
     for (const d of keep) {
       if (this.isPruned(d.ub)) this.close(d.ub);
       else this.heap.push(d.ub, d);
     }
   }
 
-  /** Upper bound of g over domain i: the largest bound of its live disjuncts. */
-  private domainUb(i: number, disjunctUb: Float64Array): number {
-    let g = -Infinity;
-    for (let k = 0; k < this.nD; k++) g = Math.max(g, disjunctUb[i * this.nD + k]);
-    return g;
-  }
-
   /**
-   * The bound of each live disjunct of domain i (-Infinity for dropped ones): the least bound of
-   * its terms, or, for several terms, the bound of their best convex combination when it is less
-   * (see `combineTerms`); that combination's maximiser goes to `combinedX`.
+   * With a ready helper, the helper bounds the tail of a large enough batch while this thread
+   * bounds the head, split so that both take about as long: x domains here with L x = R (n - x),
+   * where L and R are the measured costs per domain here and on the helper (moving averages).
    */
-  private boundDisjuncts(
-    i: number,
-    firsts: readonly number[],
-    upper: Float64Array,
-    inputA: Float64Array,
-    inputBias: Float64Array,
-    lo: Float64Array,
-    hi: Float64Array,
-    disjunctUb: Float64Array,
-    combinedX: (Float64Array | undefined)[],
-  ): void {
-    this.spec.disjuncts.forEach((dj, k) => {
-      const f = firsts[k];
-      const slot = i * this.nD + k;
-      if (f < 0) {
-        disjunctUb[slot] = -Infinity;
-        return;
-      }
-      let m = Infinity;
-      for (let j = 0; j < dj.e.length; j++) if (upper[f + j] < m) m = upper[f + j];
-      disjunctUb[slot] = m;
-      combinedX[slot] = undefined;
-      if (dj.e.length < 2 || this.isPruned(m) || !Number.isFinite(m)) return;
-      const rows = Array.from({ length: dj.e.length }, (_, j) => f + j);
-      const comb = combineTerms(inputA, inputBias, rows, lo, hi, i * this.nIn, this.nIn);
-      if (comb.ub < m) {
-        disjunctUb[slot] = comb.ub;
-        combinedX[slot] = comb.x;
-      }
-    });
-  }
-
-  /** Records the signs of the splittable neurons that are stable on domain i (they stay so on its subdomains). */
-  private inheritSigns(ctx: BoundContext, d: Domain, i: number): void {
-    this.layout.nodes.forEach((id, t) => {
-      const node = this.graph.nodes[id];
-      const size = node.size;
-      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
-      const off = this.layout.offsets[t];
-      for (let j = 0; j < size; j++) {
-        if (d.signs[off + j] !== 0) continue;
-        if (inp.lo[i * size + j] >= 0) d.signs[off + j] = 1;
-        else if (inp.hi[i * size + j] <= 0) d.signs[off + j] = -1;
-      }
-    });
-  }
-
-  /**
-   * alpha-CROWN on the rows of the domains `redo`, starting from each domain's inherited slopes;
-   * improves `upper`, `inputA` and `inputBias` in place and stores the slopes for the children.
-   */
-  private refineWithAlpha(
-    ctx: BoundContext,
-    domains: readonly Domain[],
-    redo: readonly number[],
-    firstRow: readonly (readonly number[])[],
-    C: Float64Array,
-    bias: Float64Array,
-    rowBox: Int32Array,
-    upper: Float64Array,
-    inputA: Float64Array,
-    inputBias: Float64Array,
-  ): void {
-    const nOut = this.graph.nOut;
-    const nIn = this.nIn;
-    const rows: number[] = [];
-    const owner: number[] = []; // per row: its domain
-    const term: number[] = []; // per row: its term's index over all terms of the spec
-    for (const i of redo) {
-      let g = 0;
-      this.spec.disjuncts.forEach((dj, k) => {
-        const f = firstRow[i][k];
-        if (f >= 0) {
-          for (let j = 0; j < dj.e.length; j++) {
-            rows.push(f + j);
-            owner.push(i);
-            term.push(g + j);
-          }
-        }
-        g += dj.e.length;
-      });
+  private async boundBatch(domains: BabDomain[], prune: PruneState): Promise<BoundOutcome> {
+    const helper = this.helper;
+    const n = domains.length;
+    if (helper === undefined || !helper.isReady || n < MIN_SHARED_BATCH) {
+      const out = this.bounder.bound(domains, prune);
+      this.localMsPerDomain = ema(this.localMsPerDomain, out.elapsedMs / n);
+      return out;
     }
-    // starting slopes: the inherited ones, NaN (the default) where there are none
-    const init = new Map<NodeId, Float64Array>();
-    rows.forEach((_r, t) => {
-      const inherited = domains[owner[t]].alpha;
-      if (inherited === undefined) return;
-      for (const [id, arr] of inherited) {
-        const size = this.graph.nodes[id].size;
-        let a = init.get(id);
-        if (a === undefined) {
-          a = new Float64Array(rows.length * size).fill(Number.NaN);
-          init.set(id, a);
-        }
-        a.set(arr.subarray(term[t] * size, (term[t] + 1) * size), t * size);
-      }
-    });
-    const subC = new Float64Array(rows.length * nOut);
-    const subBias = new Float64Array(rows.length);
-    const subBox = new Int32Array(rows.length);
-    rows.forEach((r, t) => {
-      subC.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
-      subBias[t] = bias[r];
-      subBox[t] = rowBox[r];
-    });
-    const res = optimiseAlpha(ctx, this.graph.output, subC, subBox, subBias, { iterations: this.o.alphaIterations, init });
-    this.storeAlpha(domains, rows, owner, term, res.alpha);
-    rows.forEach((r, t) => {
-      if (res.upper[t] < upper[r]) {
-        upper[r] = res.upper[t];
-        inputA.set(res.inputA.subarray(t * nIn, (t + 1) * nIn), r * nIn);
-        inputBias[r] = res.inputBias[t];
-      }
-    });
+    const L = this.localMsPerDomain ?? 1;
+    const R = this.remoteMsPerDomain ?? L;
+    const nLocal = Math.min(n - 1, Math.max(1, Math.round((R * n) / (L + R))));
+    const remote = helper.bound(domains.slice(nLocal), prune);
+    remote.catch(() => undefined); // awaited below; this only keeps a local failure from leaving it unhandled
+    const local = this.bounder.bound(domains.slice(0, nLocal), prune);
+    this.localMsPerDomain = ema(this.localMsPerDomain, local.elapsedMs / nLocal);
+    const other = await remote;
+    this.remoteMsPerDomain = ema(this.remoteMsPerDomain, other.elapsedMs / (n - nLocal));
+    return {
+      kept: [...local.kept, ...other.kept],
+      candidates: [...local.candidates, ...other.candidates],
+      closedUb: Math.max(local.closedUb, other.closedUb),
+      elapsedMs: local.elapsedMs + other.elapsedMs,
+    };
   }
 
-  /** Keeps each domain's optimised slopes (rows of `alpha`, `[rows, size]`) for its children, within ALPHA_STORE_BYTES. */
-  private storeAlpha(domains: readonly Domain[], rows: readonly number[], owner: readonly number[], term: readonly number[], alpha: ReadonlyMap<NodeId, Float64Array>): void {
-    if (alpha.size === 0) return;
-    let perDomain = 0;
-    for (const id of alpha.keys()) perDomain += 4 * this.nTerms * this.graph.nodes[id].size;
-    if (perDomain * (this.heap.size + domains.length) > ALPHA_STORE_BYTES) return;
-    const stored = new Map<number, Map<NodeId, Float32Array>>();
-    rows.forEach((_r, t) => {
-      const i = owner[t];
-      let m = stored.get(i);
-      if (m === undefined) {
-        m = new Map();
-        stored.set(i, m);
-      }
-      for (const [id, a] of alpha) {
-        const size = this.graph.nodes[id].size;
-        let arr = m.get(id);
-        if (arr === undefined) {
-          arr = new Float32Array(this.nTerms * size).fill(Number.NaN);
-          m.set(id, arr);
-        }
-        arr.set(a.subarray(t * size, (t + 1) * size), term[t] * size);
-      }
-    });
-    for (const [i, m] of stored) domains[i].alpha = m;
-  }
-
-  /** BaBSR-style score: the upper-line intercept an unstable ReLU contributes to the critical rows. */
-  private chooseRelu(
-    ctx: BoundContext,
-    record: Map<NodeId, Float64Array> | undefined,
-    critical: readonly number[],
-    d: Domain,
-    box: number,
-  ): number {
-    let best = -1;
-    let bestScore = -Infinity;
-    this.layout.nodes.forEach((id, t) => {
-      const node = this.graph.nodes[id];
-      const size = node.size;
-      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
-      const coef = record?.get(id);
-      const off = this.layout.offsets[t];
-      for (let j = 0; j < size; j++) {
-        if (d.signs[off + j] !== 0) continue;
-        const l = inp.lo[box * size + j];
-        const u = inp.hi[box * size + j];
-        if (!(l < 0 && u > 0)) continue;
-        const intercept = (-l * u) / (u - l);
-        let score = 1e-9 * intercept; // tie-break: the widest relaxation
-        if (coef !== undefined) {
-          for (const r of critical) {
-            const c = coef[r * size + j];
-            score += Math.max(c, 0) * intercept + 1e-6 * Math.abs(c) * intercept;
-          }
-        }
-        if (score > bestScore) {
-          bestScore = score;
-          best = off + j;
-        }
-      }
-    });
-    return best;
-  }
 }
 
-/**
- * The input with the largest sum over critical rows of max |partial derivative| x sqrt(width): a
- * variant of ReluVal's smear (|partial| x width); on the ACAS Xu maximisation problems the square
- * root needs 1.1 to 2.4 times fewer domains than the width itself, and ignoring the width fails.
- * -1 if no input can be split. `smear` is `[nRows, nIn]`.
- */
-function chooseInput(smear: Float64Array, critical: readonly number[], d: Domain, nIn: number): number {
-  let best = -1;
-  let bestScore = -Infinity;
-  for (let k = 0; k < nIn; k++) {
-    const w = d.hi[k] - d.lo[k];
-    const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
-    if (!(mid > d.lo[k] && mid < d.hi[k])) continue;
-    let score = 1e-12 * w; // tie-break: the widest input
-    const sw = Math.sqrt(w);
-    for (const r of critical) score += smear[r * nIn + k] * sw;
-    if (score > bestScore) {
-      bestScore = score;
-      best = k;
-    }
-  }
-  return best;
-}
-
-/** The midpoint of [lo, hi] in each input, clamped into it (0.5 lo + 0.5 hi can underflow out of a subnormal interval). */
-function midpoint(lo: number, hi: number): number {
-  const m = 0.5 * lo + 0.5 * hi;
-  return m < lo ? lo : m > hi ? hi : m;
-}
-
-function centre(lo: Float64Array, hi: Float64Array): Float64Array {
-  const c = new Float64Array(lo.length);
-  for (let k = 0; k < c.length; k++) c[k] = midpoint(lo[k], hi[k]);
-  return c;
-}
-
-/** The maximiser over the box of row r's linear bound. */
-function corner(inputA: Float64Array, r: number, lo: Float64Array, hi: Float64Array): Float64Array {
-  const n = lo.length;
-  const x = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const a = inputA[r * n + k];
-    x[k] = a > 0 ? hi[k] : a < 0 ? lo[k] : midpoint(lo[k], hi[k]);
-  }
-  return x;
+/** Exponential moving average with weight 0.3 on the new sample. */
+function ema(avg: number | undefined, sample: number): number {
+  return avg === undefined ? sample : 0.7 * avg + 0.3 * sample;
 }
 
 function now(): number {

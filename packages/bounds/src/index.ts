@@ -10,3 +10,5 @@ export { linearSpec, evaluateSpec } from './spec.js';
 export type { MaxMinSpec, SpecDisjunct } from './spec.js';
 export { branchAndBound } from './bab.js';
 export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from './bab.js';
+export { DomainBounder } from './bab-bounding.js';
+export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState } from './bab-bounding.js';

@@ -9,6 +9,7 @@ import { linearScalar, marginScalar, type ScalarObjective } from './scalar-objec
 import type { Repair } from './search-context.js';
 import { solve } from './solve.js';
 import { compileMargin, type CompiledMargin } from './vnnlib/index.js';
+import type { SearchShare } from './turn-taking.js';
 
 export const MAXIMIZE_DEFAULTS = {
   timeLimitMs: 10_000,
@@ -40,8 +41,9 @@ export interface ResolvedSearch {
   readonly signal: AbortSignal | undefined;
   readonly certify: boolean;
   /** The search's share of the thread beside branch-and-bound (default 0.4; verify gives less). */
-  readonly searchShare?: number;
+  readonly searchShare?: SearchShare;
 }
+
 
 /**
  * A maximisation problem over the network: the scalar the searches see, the same objective as a

@@ -8,6 +8,7 @@ import {
   type ImportedModel,
   type IrGraph,
 } from '@nnmax/onnx';
+import type { BounderInit, BoundingHelper } from '@nnmax/bounds';
 import type { Evaluator, EvaluatorOptions, ModelGraphs } from '@nnmax/runtime';
 import { describeModel, type ModelInfo } from './model-info.js';
 
@@ -17,7 +18,15 @@ export type EvaluatorFactory = (graphs: ModelGraphs, options?: EvaluatorOptions)
 export interface LoadOptions extends EvaluatorOptions {
   /** Name used in messages (default: the path, or '<bytes>'). */
   readonly file?: string;
+  /**
+   * Node: branch-and-bound bounds half of each batch on a worker thread, so certification and
+   * verification use two cores (default true). Browsers: always one thread.
+   */
+  readonly parallelBounds?: boolean;
 }
+
+/** Starts a thread that bounds branch-and-bound domains (bound by the node entry). */
+export type BoundingHelperFactory = (init: BounderInit) => BoundingHelper;
 
 /** A loaded network: the imported ONNX, its IR when it fits, and an evaluator on onnxruntime. */
 export class Model {
@@ -28,6 +37,8 @@ export class Model {
     readonly evaluator: Evaluator,
     private readonly factory: EvaluatorFactory,
     private readonly options: EvaluatorOptions,
+    /** Where branch-and-bound gets its helper thread, if the environment has one. */
+    readonly boundingHelper?: BoundingHelperFactory,
   ) {}
 
   get file(): string {
@@ -96,11 +107,11 @@ export function originalGraphs(imported: ImportedModel): ModelGraphs {
 }
 
 /** Imports ONNX bytes and opens an evaluator with the given runtime factory. */
-export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}): Promise<Model> {
+export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}, boundingHelper?: BoundingHelperFactory): Promise<Model> {
   const imported = importModel(bytes, options.file ?? '<bytes>');
-  const { file: _file, ...userOptions } = options;
+  const { file: _file, parallelBounds = true, ...userOptions } = options;
   const evalOptions = { maxBatch: defaultMaxBatch(imported), ...userOptions };
-  const model = new Model(imported, await factory(graphsFor(imported), evalOptions), factory, evalOptions);
+  const model = new Model(imported, await factory(graphsFor(imported), evalOptions), factory, evalOptions, parallelBounds ? boundingHelper : undefined);
   // onnxruntime must accept the user's original graph too: nnmax never answers for a model the
   // runtime itself rejects (a corrupted file can still decode as protobuf).
   try {

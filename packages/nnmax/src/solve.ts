@@ -7,7 +7,7 @@ import { value64 } from './maximize.js';
 import type { Model } from './model.js';
 import { runPortfolio, type StopCause } from './portfolio.js';
 import { SearchContext } from './search-context.js';
-import { TurnTaking } from './turn-taking.js';
+import { shareAt, TurnTaking } from './turn-taking.js';
 
 /**
  * Domains branch-and-bound splits per round when it shares the thread with the search: a round of
@@ -81,6 +81,7 @@ export async function solve(
   search.signal?.addEventListener('abort', onUserAbort);
   let babPromise: Promise<void> | undefined;
   const searchShare = search.searchShare ?? SEARCH_SHARE;
+  const startedAt = performance.now();
   // One thread for both (onnxruntime-web's wasm): explicit turns instead of sleeps (turn-taking.ts).
   const turns = ir && model.evaluator.computesOnCallingThread ? new TurnTaking(searchShare) : undefined;
   if (ir) {
@@ -93,6 +94,7 @@ export async function solve(
       timeLimitMs: search.timeLimitMs,
       target: search.target,
       signal: babAbort.signal,
+      helper: model.boundingHelper,
       // Called once a round: after a round of bounding, sleep as long as the search's share of the
       // thread asks, so that the portfolio's steps (each awaiting onnxruntime) run meanwhile.
       // Linear rows and integers make the domain smaller than the box: a point of the box is a
@@ -100,7 +102,10 @@ export async function solve(
       evaluate: async (points) => {
         const worked = performance.now() - resumedAt;
         if (turns) await turns.afterBab(worked);
-        else await sleep(Math.min(MAX_SLEEP_MS, (worked * searchShare) / (1 - searchShare)));
+        else {
+          const share = shareAt(searchShare, performance.now() - startedAt);
+          await sleep(Math.min(MAX_SLEEP_MS, (worked * share) / (1 - share)));
+        }
         resumedAt = performance.now();
         return feasibleValues(points, problem, ir);
       },

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TurnTaking } from './turn-taking.js';
+import { TurnTaking, type SearchShare } from './turn-taking.js';
 
 /**
  * Two loops on one thread with a simulated clock: each "step" advances the clock synchronously
  * (as a wasm session call or a bounding round blocks the thread) and reports its length.
  */
-function simulate(share: number, searchStep: (i: number) => number, babStep: (i: number) => number, babRounds: number, searchSteps: number) {
+function simulate(share: SearchShare, searchStep: (i: number) => number, babStep: (i: number) => number, babRounds: number, searchSteps: number) {
   const turns = new TurnTaking(share);
   let clock = 0;
   const order: string[] = [];
@@ -55,6 +55,20 @@ describe('TurnTaking', () => {
     }
     expect(s / (s + b)).toBeGreaterThan(0.19);
     expect(s / (s + b)).toBeLessThan(0.21);
+  });
+
+  it("follows a share that changes with time: the search's part falls towards the later share", async () => {
+    // 50% for the first 100 ms, then 10%: after 2000 ms the search has had about 50 + 190 ms
+    const sim = simulate((t) => (t < 100 ? 0.5 : 0.1), () => 1, () => 1, 1800, 10_000);
+    const { order } = sim;
+    await sim.done;
+    const first = order.slice(0, 100).filter((o) => o === 's').length;
+    expect(first).toBeGreaterThanOrEqual(48);
+    expect(first).toBeLessThanOrEqual(52);
+    const searchBeforeBabDone = order.slice(0, order.lastIndexOf('b') + 1).filter((o) => o === 's').length;
+    // the cumulative rule: search <= 0.1 of the total once past 100 ms, so about 200 of 2000
+    expect(searchBeforeBabDone).toBeGreaterThanOrEqual(195);
+    expect(searchBeforeBabDone).toBeLessThanOrEqual(205);
   });
 
   it('a side that finishes releases the other for good, whichever is waiting', async () => {

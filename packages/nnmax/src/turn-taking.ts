@@ -22,7 +22,7 @@ export class TurnTaking {
   private wakeSearch: (() => void) | undefined;
   private wakeBab: (() => void) | undefined;
 
-  constructor(private readonly searchShare: number) {}
+  constructor(private readonly searchShare: SearchShare) {}
 
   /** Time each side has had so far (ms). */
   get spent(): { readonly searchMs: number; readonly babMs: number } {
@@ -30,7 +30,8 @@ export class TurnTaking {
   }
 
   private searchOwed(): boolean {
-    return this.searchMs < this.searchShare * (this.searchMs + this.babMs);
+    const total = this.searchMs + this.babMs;
+    return this.searchMs < shareAt(this.searchShare, total) * total;
   }
 
   /** After a search step of `ms`: hands the thread to branch-and-bound while it is owed time. */
@@ -66,4 +67,12 @@ export class TurnTaking {
     else this.wakeBab = undefined;
     wake?.();
   }
+}
+
+/** A share of the thread, constant or as a function of the time the two sides have had so far. */
+export type SearchShare = number | ((elapsedMs: number) => number);
+
+/** The share at a moment. */
+export function shareAt(share: SearchShare, elapsedMs: number): number {
+  return typeof share === 'number' ? share : share(elapsedMs);
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError, clampToBox, makeBox, type Box, type Rng } from '@nnmax/core';
+import { clampToBox, type Box, type Rng } from '@nnmax/core';
 import { checkTell, updateBest, type Optimizer, type StopReason } from './optimizer.js';
 import { checkBox, checkInteger, definedOnly } from './options.js';
 
