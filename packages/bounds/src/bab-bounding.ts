@@ -214,8 +214,7 @@ export class DomainBounder {
         boundDisjuncts(redo);
       }
     }
-    let smear: Float64Array | undefined; // computed once per batch, when some domain splits an input
-    const smearOf = (): Float64Array => (smear ??= gradientMagnitudes(ctx, this.graph.output, C, rowBox));
+    const inputSplits: { readonly d: BabDomain; readonly critical: readonly number[] }[] = []; // chosen after the loop
     const candidates: Float64Array[] = [];
     const kept: BabDomain[] = [];
     domains.forEach((d, i) => {
@@ -254,10 +253,23 @@ export class DomainBounder {
       d.splitAt = this.split === 'relu' ? this.chooseRelu(ctx, record, critical, d, i) : -1;
       if (d.splitAt < 0) {
         d.splitKind = 'input';
-        d.splitAt = chooseInput(smearOf(), critical, d, nIn);
+        inputSplits.push({ d, critical });
       }
       kept.push(d);
     });
+    if (inputSplits.length > 0) {
+      // the smear of the critical rows only (the only ones chooseInput reads), in one batch
+      const rows = [...new Set(inputSplits.flatMap((s) => s.critical))];
+      const at = new Map(rows.map((r, t) => [r, t]));
+      const subC = new Float64Array(rows.length * nOut);
+      const subBox = new Int32Array(rows.length);
+      rows.forEach((r, t) => {
+        subC.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
+        subBox[t] = rowBox[r];
+      });
+      const smear = gradientMagnitudes(ctx, this.graph.output, subC, subBox);
+      for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
+    }
     return { kept, candidates, closedUb, elapsedMs: performance.now() - t0 };
   }
 
