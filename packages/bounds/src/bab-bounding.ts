@@ -12,6 +12,8 @@ import type { MaxMinSpec } from './spec.js';
 
 /** Memory for the slopes that children inherit (`BabDomain.alpha`); beyond it, children start afresh. */
 const ALPHA_STORE_BYTES = 256 * 2 ** 20;
+/** Memory for the intervals that children inherit (`BabDomain.intervals`). */
+const INTERVAL_STORE_BYTES = 256 * 2 ** 20;
 
 /** A branch-and-bound domain: a box, with sign constraints in ReLU mode. Plain data (it crosses threads). */
 export interface BabDomain {
@@ -47,6 +49,12 @@ export interface BabDomain {
    * starting point. Float32: a slope is a heuristic choice (any value in range is sound).
    */
   alpha?: ReadonlyMap<NodeId, Float32Array>;
+  /**
+   * The domain's final intervals of each node that feeds an activation, `[2, size]` (lows, then
+   * highs), inherited by its children: they hold on every subdomain, and the children's own
+   * intervals are intersected with them (tighter, and fewer neurons left to tighten by CROWN).
+   */
+  intervals?: ReadonlyMap<NodeId, Float64Array>;
 }
 
 /** The piecewise-linear activation nodes whose neurons may be split or inherit signs, flattened. */
@@ -129,6 +137,8 @@ export class DomainBounder {
   /** Terms over all disjuncts of the spec. */
   private readonly nTerms: number;
   private readonly split: 'input' | 'relu';
+  /** The nodes that feed an activation: their intervals are inherited by subdomains. */
+  private readonly intervalNodes: readonly NodeId[];
   private prune: PruneState = { threshold: -Infinity, target: undefined, frontier: 0 };
 
   constructor(
@@ -142,6 +152,7 @@ export class DomainBounder {
     this.nD = spec.disjuncts.length;
     this.nTerms = spec.disjuncts.reduce((t, dj) => t + dj.e.length, 0);
     this.split = settings.split;
+    this.intervalNodes = graph.nodes.filter((node) => this.info.activationConsumers[node.id].length > 0).map((node) => node.id);
   }
 
   /**
@@ -173,7 +184,7 @@ export class DomainBounder {
         splitMap?.set(id, arr);
       });
     }
-    const ctx = computeContext(this.info, lo, hi, n, { method: 'crown', splits: splitMap });
+    const ctx = computeContext(this.info, lo, hi, n, { method: 'crown', splits: splitMap, prior: this.priorIntervals(domains) });
     // rows: every term of every live disjunct of every domain; firstRow[i][k] is the first row
     // of disjunct k of domain i, or -1 when the disjunct is dropped
     const firstRow: number[][] = [];
@@ -257,6 +268,7 @@ export class DomainBounder {
       }
       kept.push(d);
     });
+    this.storeIntervals(ctx, domains, kept);
     if (inputSplits.length > 0) {
       // the smear of the critical rows only (the only ones chooseInput reads), in one batch
       const rows = [...new Set(inputSplits.flatMap((s) => s.critical))];
@@ -271,6 +283,46 @@ export class DomainBounder {
       for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
     }
     return { kept, candidates, closedUb, elapsedMs: performance.now() - t0 };
+  }
+
+  /** The inherited intervals of the batch's domains, per node `[n, size]`, NaN where a domain has none. */
+  private priorIntervals(domains: readonly BabDomain[]): Map<NodeId, IntervalBatch> | undefined {
+    if (domains.every((d) => d.intervals === undefined)) return undefined;
+    const n = domains.length;
+    const prior = new Map<NodeId, IntervalBatch>();
+    for (const id of this.intervalNodes) {
+      const size = this.graph.nodes[id].size;
+      const iv: IntervalBatch = { nBoxes: n, size, lo: new Float64Array(n * size).fill(Number.NaN), hi: new Float64Array(n * size).fill(Number.NaN) };
+      domains.forEach((d, i) => {
+        const own = d.intervals?.get(id);
+        if (own === undefined) return;
+        iv.lo.set(own.subarray(0, size), i * size);
+        iv.hi.set(own.subarray(size), i * size);
+      });
+      prior.set(id, iv);
+    }
+    return prior;
+  }
+
+  /** Keeps each kept domain's final intervals for its children, within INTERVAL_STORE_BYTES. */
+  private storeIntervals(ctx: BoundContext, domains: readonly BabDomain[], kept: readonly BabDomain[]): void {
+    let perDomain = 0;
+    for (const id of this.intervalNodes) perDomain += 16 * this.graph.nodes[id].size;
+    if (perDomain === 0 || perDomain * (this.prune.frontier + kept.length) > INTERVAL_STORE_BYTES) return;
+    const index = new Map(domains.map((d, i) => [d, i]));
+    for (const d of kept) {
+      const i = index.get(d) as number;
+      const m = new Map<NodeId, Float64Array>();
+      for (const id of this.intervalNodes) {
+        const iv = ctx.intervals.get(id) as IntervalBatch;
+        const size = iv.size;
+        const arr = new Float64Array(2 * size);
+        arr.set(iv.lo.subarray(i * size, (i + 1) * size));
+        arr.set(iv.hi.subarray(i * size, (i + 1) * size), size);
+        m.set(id, arr);
+      }
+      d.intervals = m;
+    }
   }
 
   private isPruned(ub: number): boolean {

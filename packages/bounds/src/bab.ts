@@ -437,8 +437,8 @@ class BabSearch {
       const bLo = Float64Array.from(d.lo);
       bLo[k] = mid;
       return [
-        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
-        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
+        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
+        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
       ];
     }
     // the two children cover the parent: input >= 0 and input <= 0
@@ -447,8 +447,8 @@ class BabSearch {
     const b = Int8Array.from(d.signs);
     b[d.splitAt] = -1;
     return [
-      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
-      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha },
+      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
+      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
     ];
   }
 

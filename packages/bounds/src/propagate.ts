@@ -41,6 +41,12 @@ export interface ContextOptions {
   readonly splits?: SplitMap;
   /** Rows per back-substitution call when tightening intermediate bounds (memory cap). */
   readonly maxRowsPerPass?: number;
+  /**
+   * Known sound intervals of some nodes over each box's domain (e.g. an ancestor domain's, which
+   * hold on its subdomains), `[nBoxes, size]`; NaN ends mean unknown. Each node's interval is
+   * intersected with them before CROWN tightening.
+   */
+  readonly prior?: ReadonlyMap<NodeId, IntervalBatch>;
 }
 
 const DEFAULT_MAX_ROWS = 8192;
@@ -85,6 +91,8 @@ export function computeContext(
     sanitize(ctx, iv, node);
     ctx.intervals.set(node.id, iv);
     if (info.activationConsumers[node.id].length === 0) continue;
+    const prior = options.prior?.get(node.id);
+    if (prior !== undefined) intersectPrior(iv, prior);
     if (options.splits !== undefined) applySplits(ctx, node, iv, options.splits);
     if (method === 'crown' && !isExactByIbp(ctx, node)) {
       tightenWithCrown(ctx, node, options.maxRowsPerPass ?? DEFAULT_MAX_ROWS, options.splits !== undefined);
@@ -123,6 +131,17 @@ function applySplits(ctx: BoundContext, node: IrNode, iv: IntervalBatch, splits:
         hi[i] = 0;
       }
     }
+  }
+}
+
+/** Intersects an interval with known ones (NaN: unknown). Both are sound, so the result is nonempty up to rounding; a crossing is left to the split checks. */
+function intersectPrior(iv: IntervalBatch, prior: IntervalBatch): void {
+  const { lo, hi } = iv;
+  for (let i = 0; i < lo.length; i++) {
+    const pl = prior.lo[i];
+    const ph = prior.hi[i];
+    if (pl > lo[i] && pl <= hi[i]) lo[i] = pl;
+    if (ph < hi[i] && ph >= lo[i]) hi[i] = ph;
   }
 }
 
