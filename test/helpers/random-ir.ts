@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Rng } from '@nnmax/core';
 import { ACTIVATION_KINDS, type ActivationKind, type IrGraph, type IrNode } from '@nnmax/onnx';
 
 /** A random small IR network: a chain of dense + activation layers, optionally with a residual add and a concat. */
@@ -59,4 +60,28 @@ export function buildRandomNet(spec: RandomNetSpec, nOut = 2): IrGraph {
   }
   const out = dense(cur, width, nOut);
   return { nodes, input: 0, output: out, nIn: spec.nIn, nOut };
+}
+
+/**
+ * A seeded dense ReLU chain: sizes[0] inputs, a ReLU after every layer but the last. Weights are
+ * standard normal (divided by sqrt(fan-in) when `fanInScaled`), biases 0.3 x normal.
+ */
+export function denseReluNet(seed: number, sizes: readonly number[], fanInScaled: boolean): IrGraph {
+  const rng = new Rng(seed);
+  const nodes: IrNode[] = [{ id: 0, name: 'x', kind: 'input', size: sizes[0], inputs: [] }];
+  let cur = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    const nIn = sizes[l - 1];
+    const size = sizes[l];
+    const W = Float64Array.from({ length: size * nIn }, () => (fanInScaled ? rng.normal() / Math.sqrt(nIn) : rng.normal()));
+    const b = Float64Array.from({ length: size }, () => 0.3 * rng.normal());
+    const prev = cur;
+    cur = nodes.length;
+    nodes.push({ id: cur, name: `dense${cur}`, kind: 'affine', size, inputs: [prev], nIn, W, b } as IrNode);
+    if (l < sizes.length - 1) {
+      nodes.push({ id: cur + 1, name: `relu${cur + 1}`, kind: 'relu', size, inputs: [cur] } as IrNode);
+      cur++;
+    }
+  }
+  return { nodes, input: 0, output: cur, nIn: sizes[0], nOut: sizes[sizes.length - 1] };
 }

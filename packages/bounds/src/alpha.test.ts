@@ -1,30 +1,13 @@
 import { Rng } from '@nnmax/core';
-import { forward64, type IrGraph, type IrNode } from '@nnmax/onnx';
+import { forward64 } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { optimiseAlpha } from './alpha.js';
 import { analyseGraph } from './graph-info.js';
 import { computeContext } from './propagate.js';
-
-/** input(3) -> dense(12) -> relu -> dense(12) -> relu -> dense(2): enough unstable neurons for alpha to matter. */
-function net(seed: number): IrGraph {
-  const rng = new Rng(seed);
-  const nodes: IrNode[] = [];
-  const push = (n: Omit<IrNode, 'id'>): number => {
-    nodes.push({ ...n, id: nodes.length } as IrNode);
-    return nodes.length - 1;
-  };
-  const dense = (from: number, nIn: number, size: number): number =>
-    push({ kind: 'affine', name: `d${nodes.length}`, nIn, size, inputs: [from], W: Float64Array.from({ length: nIn * size }, () => rng.normal()), b: Float64Array.from({ length: size }, () => 0.3 * rng.normal()) } as Omit<IrNode, 'id'>);
-  const relu = (from: number, size: number): number => push({ kind: 'relu', name: `r${nodes.length}`, size, inputs: [from] } as Omit<IrNode, 'id'>);
-  let cur = push({ kind: 'input', name: 'x', size: 3, inputs: [] });
-  cur = relu(dense(cur, 3, 12), 12);
-  cur = relu(dense(cur, 12, 12), 12);
-  const out = dense(cur, 12, 2);
-  return { nodes, input: 0, output: out, nIn: 3, nOut: 2 } as unknown as IrGraph;
-}
+import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 describe('optimiseAlpha warm start', () => {
-  const graph = net(5);
+  const graph = denseReluNet(5, [3, 12, 12, 2], false); // enough unstable neurons for alpha to matter
   const info = analyseGraph(graph);
   const lo = Float64Array.of(-1, -1, -1);
   const hi = Float64Array.of(1, 1, 1);

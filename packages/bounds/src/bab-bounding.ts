@@ -273,13 +273,8 @@ export class DomainBounder {
       // the smear of the critical rows only (the only ones chooseInput reads), in one batch
       const rows = [...new Set(inputSplits.flatMap((s) => s.critical))];
       const at = new Map(rows.map((r, t) => [r, t]));
-      const subC = new Float64Array(rows.length * nOut);
-      const subBox = new Int32Array(rows.length);
-      rows.forEach((r, t) => {
-        subC.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
-        subBox[t] = rowBox[r];
-      });
-      const smear = gradientMagnitudes(ctx, this.graph.output, subC, subBox);
+      const sub = selectRows(rows, C, nOut, rowBox);
+      const smear = gradientMagnitudes(ctx, this.graph.output, sub.C, sub.rowBox);
       for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
     }
     return { kept, candidates, closedUb, elapsedMs: performance.now() - t0 };
@@ -431,23 +426,12 @@ export class DomainBounder {
       if (inherited === undefined) return;
       for (const [id, arr] of inherited) {
         const size = this.graph.nodes[id].size;
-        let a = init.get(id);
-        if (a === undefined) {
-          a = new Float64Array(rows.length * size).fill(Number.NaN);
-          init.set(id, a);
-        }
+        const a = orInsert(init, id, () => new Float64Array(rows.length * size).fill(Number.NaN));
         a.set(arr.subarray(term[t] * size, (term[t] + 1) * size), t * size);
       }
     });
-    const subC = new Float64Array(rows.length * nOut);
-    const subBias = new Float64Array(rows.length);
-    const subBox = new Int32Array(rows.length);
-    rows.forEach((r, t) => {
-      subC.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
-      subBias[t] = bias[r];
-      subBox[t] = rowBox[r];
-    });
-    const res = optimiseAlpha(ctx, this.graph.output, subC, subBox, subBias, { iterations: this.settings.alphaIterations, init });
+    const sub = selectRows(rows, C, nOut, rowBox, bias);
+    const res = optimiseAlpha(ctx, this.graph.output, sub.C, sub.rowBox, sub.bias, { iterations: this.settings.alphaIterations, init });
     this.storeAlpha(domains, rows, owner, term, res.alpha);
     rows.forEach((r, t) => {
       if (res.upper[t] < upper[r]) {
@@ -466,19 +450,10 @@ export class DomainBounder {
     if (perDomain * (this.prune.frontier + domains.length) > ALPHA_STORE_BYTES) return;
     const stored = new Map<number, Map<NodeId, Float32Array>>();
     rows.forEach((_r, t) => {
-      const i = owner[t];
-      let m = stored.get(i);
-      if (m === undefined) {
-        m = new Map();
-        stored.set(i, m);
-      }
+      const m = orInsert(stored, owner[t], () => new Map<NodeId, Float32Array>());
       for (const [id, a] of alpha) {
         const size = this.graph.nodes[id].size;
-        let arr = m.get(id);
-        if (arr === undefined) {
-          arr = new Float32Array(this.nTerms * size).fill(Number.NaN);
-          m.set(id, arr);
-        }
+        const arr = orInsert(m, id, () => new Float32Array(this.nTerms * size).fill(Number.NaN));
         arr.set(a.subarray(t * size, (t + 1) * size), term[t] * size);
       }
     });
@@ -569,4 +544,25 @@ function corner(inputA: Float64Array, r: number, lo: Float64Array, hi: Float64Ar
     x[k] = a > 0 ? hi[k] : a < 0 ? lo[k] : midpoint(lo[k], hi[k]);
   }
   return x;
+}
+
+/** Rows `rows` of a batch of rows: `C` `[*, nOut]`, their boxes and (when given) their biases. */
+function selectRows(rows: readonly number[], C: Float64Array, nOut: number, rowBox: Int32Array, bias?: Float64Array): { C: Float64Array; rowBox: Int32Array; bias: Float64Array } {
+  const sub = { C: new Float64Array(rows.length * nOut), rowBox: new Int32Array(rows.length), bias: new Float64Array(rows.length) };
+  rows.forEach((r, t) => {
+    sub.C.set(C.subarray(r * nOut, (r + 1) * nOut), t * nOut);
+    sub.rowBox[t] = rowBox[r];
+    if (bias !== undefined) sub.bias[t] = bias[r];
+  });
+  return sub;
+}
+
+/** The value of `key`, inserted from `make()` when missing. */
+function orInsert<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
 }

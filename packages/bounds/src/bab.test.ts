@@ -4,27 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainBounder, type BounderInit, type BoundingHelper } from './bab-bounding.js';
 import { branchAndBound, type BabOptions, type BabProgress } from './bab.js';
 import { evaluateSpec, type MaxMinSpec } from './spec.js';
-
-/** A random dense ReLU net nIn -> width -> width -> nOut (seeded). */
-function reluNet(seed: number, nIn: number, width: number, nOut: number): IrGraph {
-  const rng = new Rng(seed);
-  const nodes: IrNode[] = [{ id: 0, name: 'x', kind: 'input', size: nIn, inputs: [] }];
-  const dense = (src: number, size: number): number => {
-    const n = nodes[src].size;
-    const id = nodes.length;
-    const W = Float64Array.from({ length: size * n }, () => rng.normal() / Math.sqrt(n));
-    const b = Float64Array.from({ length: size }, () => 0.3 * rng.normal());
-    nodes.push({ id, name: `dense${id}`, kind: 'affine', size, inputs: [src], nIn: n, W, b });
-    return id;
-  };
-  const relu = (src: number): number => {
-    const id = nodes.length;
-    nodes.push({ id, name: `relu${id}`, kind: 'relu', size: nodes[src].size, inputs: [src] });
-    return id;
-  };
-  const out = dense(relu(dense(relu(dense(0, width)), width)), nOut);
-  return { nodes, input: 0, output: out, nIn, nOut };
-}
+import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 /** The largest value of the spec over n uniform samples of the boxes. */
 function sampledMax(graph: IrGraph, spec: MaxMinSpec, boxes: readonly Box[], n: number): number {
@@ -37,7 +17,7 @@ function sampledMax(graph: IrGraph, spec: MaxMinSpec, boxes: readonly Box[], n: 
   return best;
 }
 
-const NET = reluNet(3, 2, 8, 3);
+const NET = denseReluNet(3, [2, 8, 8, 3], true);
 const BOX = makeBox([-1, -1], [1, 1]);
 
 describe('branchAndBound', () => {

@@ -1,30 +1,13 @@
 import { Rng } from '@nnmax/core';
-import { forwardAll, type IrGraph, type IrNode } from '@nnmax/onnx';
+import { forwardAll } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { analyseGraph } from './graph-info.js';
 import type { IntervalBatch } from './interval-batch.js';
 import { computeContext } from './propagate.js';
-
-/** input(3) -> dense(16) -> relu -> dense(16) -> relu -> dense(16) -> relu -> dense(2). */
-function net(seed: number): IrGraph {
-  const rng = new Rng(seed);
-  const nodes: IrNode[] = [];
-  const push = (n: Omit<IrNode, 'id'>): number => {
-    nodes.push({ ...n, id: nodes.length } as IrNode);
-    return nodes.length - 1;
-  };
-  const dense = (from: number, nIn: number, size: number): number =>
-    push({ kind: 'affine', name: `d${nodes.length}`, nIn, size, inputs: [from], W: Float64Array.from({ length: nIn * size }, () => rng.normal() / Math.sqrt(nIn)), b: Float64Array.from({ length: size }, () => 0.3 * rng.normal()) } as Omit<IrNode, 'id'>);
-  const relu = (from: number, size: number): number => push({ kind: 'relu', name: `r${nodes.length}`, size, inputs: [from] } as Omit<IrNode, 'id'>);
-  let cur = push({ kind: 'input', name: 'x', size: 3, inputs: [] });
-  cur = relu(dense(cur, 3, 16), 16);
-  cur = relu(dense(cur, 16, 16), 16);
-  cur = relu(dense(cur, 16, 16), 16);
-  return { nodes, input: 0, output: dense(cur, 16, 2), nIn: 3, nOut: 2 } as unknown as IrGraph;
-}
+import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 describe('computeContext with prior intervals (an ancestor domain\'s, inherited by its subdomains)', () => {
-  const graph = net(21);
+  const graph = denseReluNet(21, [3, 16, 16, 16, 2], true);
   const info = analyseGraph(graph);
   const fed = graph.nodes.filter((n) => info.activationConsumers[n.id].length > 0).map((n) => n.id);
   // a chain of halvings, as branch-and-bound makes them, each box bounded with its parent's final

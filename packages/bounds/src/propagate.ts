@@ -6,6 +6,7 @@ import { magnitudes, type IntervalBatch } from './interval-batch.js';
 import { rowsTimesMatrix, rowsTimesRowsT } from './kernels.js';
 import type { ActivationBound, Relaxation } from './ops/activation-bound.js';
 import { BOUND_OPS, boundOpOf } from './ops/bound-ops.js';
+import { absolute } from './ops/affine.js';
 import { UNDERFLOW_FLOOR } from './soundness.js';
 
 /**
@@ -432,7 +433,7 @@ export function gradientMagnitudes(ctx: BoundContext, start: NodeId, A0: Float64
           c[i] = 0.5 * g.lo[i] + 0.5 * g.hi[i];
           r[i] = 0.5 * g.hi[i] - 0.5 * g.lo[i];
         }
-        const absW = Float64Array.from(W, Math.abs);
+        const absW = absolute(W);
         const cIn = new Float64Array(nRows * nIn);
         const rIn = new Float64Array(nRows * nIn);
         rowsTimesMatrix(c, nRows, size, W, nIn, cIn);

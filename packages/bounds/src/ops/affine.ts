@@ -99,7 +99,7 @@ export class AffineBound implements BoundOp<AffineNode> {
 /** |W| elementwise, computed once per weight matrix (weights are never mutated). */
 const absoluteCache = new WeakMap<Float64Array, Float64Array>();
 
-function absolute(W: Float64Array): Float64Array {
+export function absolute(W: Float64Array): Float64Array {
   let out = absoluteCache.get(W);
   if (out === undefined) {
     out = new Float64Array(W.length);
