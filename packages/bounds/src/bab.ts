@@ -259,8 +259,15 @@ class BabSearch {
       starts.push(Float64Array.from(d.lo, (l, k) => rng.uniform(l, d.hi[k])));
     }
     await this.tryPoints(starts);
-    await this.ascendFrom(starts);
-    await this.boundAndPush(rootDomains);
+    if (this.o.target === undefined) {
+      await this.ascendFrom(starts);
+      await this.boundAndPush(rootDomains);
+    } else {
+      // with a target the ascents only look for a point above it, and the roots' bounds often
+      // exclude it outright (most verification instances end there): bound first
+      await this.boundAndPush(rootDomains);
+      if (this.checkStop() === undefined) await this.ascendFrom(starts);
+    }
     for (;;) {
       const stop = this.checkStop();
       if (stop !== undefined) return stop;

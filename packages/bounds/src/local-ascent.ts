@@ -1,5 +1,5 @@
 import type { Box } from '@nnmax/core';
-import { forward64, valueAndGradient64, type IrGraph } from '@nnmax/onnx';
+import { forwardAll, valueAndGradient64, type IrGraph } from '@nnmax/onnx';
 import { giveF64, takeF64 } from './scratch.js';
 import type { MaxMinSpec } from './spec.js';
 
@@ -65,13 +65,15 @@ export function localAscent(
   const evaluate = (pts: Float64Array, outValue: Float64Array, outGrad: Float64Array): void => {
     arena.reset();
     let c: Float64Array; // [nOut] or [n, nOut]: the active term's weights per point
+    let values: Float64Array[] | undefined; // every node's values at pts, when the active terms needed them
     const offsets = arena.take(n);
     if (only !== undefined) {
       c = only.D;
       offsets.fill(only.e[0]);
     } else {
       c = arena.take(n * nOut);
-      const y = forward64(graph, pts, n, arena.take);
+      values = forwardAll(graph, pts, n, arena.take);
+      const y = values[graph.output];
       for (let s = 0; s < n; s++) {
         const t = activeTerm(spec, y, s * nOut);
         c.set(t.row, s * nOut);
@@ -80,7 +82,7 @@ export function localAscent(
         offsets[s] = t.value - dot;
       }
     }
-    const r = valueAndGradient64(graph, pts, n, c, arena.take);
+    const r = valueAndGradient64(graph, pts, n, c, arena.take, values);
     for (let s = 0; s < n; s++) outValue[s] = r.values[s] + offsets[s];
     outGrad.set(r.gradients);
   };
