@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
- * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-cli (ACAS Xu, one CLI process per instance, start-ups included), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { browserBench } from './browser.js';
 import { certifyBench } from './certify.js';
 import { maximizeBench } from './maximize.js';
 import { throughputBench } from './throughput.js';
-import { verifyBench } from './verify.js';
+import { verifyBench, verifyCliBench } from './verify.js';
 
 const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md');
 const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
@@ -17,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
   maximize: maximizeBench,
   certify: certifyBench,
   verify: () => verifyBench('verify'),
+  'verify-cli': verifyCliBench,
   'verify-mnist': () => verifyBench('verify-mnist', ['mnistfc', 'eran']),
   browser: browserBench,
 };

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadModel, parseVnnlib, verify } from 'nnmax/node';
 import { BENCHMARKS, expectedVerdicts } from '../helpers/corpus.js';
 import { table } from './readme-table.js';
@@ -76,6 +78,47 @@ export async function verifyBench(_name: string, families = (process.env.NNMAX_V
       `Instances with an agreed VNN-COMP 2021 verdict, answered one after another in one Node process on this 2-core machine (each time includes loading the model; Node start-up excluded). Timeouts: ${families.map((f) => `${f} ${timeouts[f] / 1000} s`).join(', ')}.`,
       '',
       table(['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'], body),
+    ].join('\n'),
+  };
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * `pnpm bench verify-cli`: the ACAS Xu instances as issue 4 counts them, process start-ups
+ * included: one `nnmax verify` process per instance, from the built CLI (`pnpm build` first, as
+ * a user would install it), timed from spawn to exit. The verdict is the first line of stdout.
+ */
+export async function verifyCliBench(): Promise<{ markdown: string }> {
+  const build = spawnSync('pnpm', ['-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`pnpm build failed with status ${build.status}`);
+  const cli = join(ROOT, 'packages/cli/dist/main.js');
+  const row: Row = { group: 'acasxu', instances: 0, right: 0, wrong: 0, unanswered: 0, totalMs: 0, times: [] };
+  const tStart = performance.now();
+  for (const v of expectedVerdicts().filter((e) => e.benchmark === 'acasxu')) {
+    const dir = join(BENCHMARKS, v.benchmark);
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [cli, 'verify', join(dir, v.network), join(dir, v.property), '--timeout', '60'], { encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    const status = r.stdout.split('\n')[0].trim();
+    const expected = v.expected === 'holds' ? 'unsat' : 'sat';
+    row.instances++;
+    row.totalMs += ms;
+    row.times.push(ms);
+    if (status === expected) row.right++;
+    else if (status === 'sat' || status === 'unsat') row.wrong++;
+    else row.unanswered++;
+    process.stderr.write(`${v.network} ${v.property}: ${status} (${expected}) ${ms.toFixed(0)} ms${r.status === 0 ? '' : ` exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`}\n`);
+  }
+  const wallS = (performance.now() - tStart) / 1000;
+  const median = [...row.times].sort((a, b) => a - b)[Math.floor(row.times.length / 2)];
+  return {
+    markdown: [
+      `The same ${row.instances} ACAS Xu instances, process start-ups included, as VNN-COMP counts them: one \`node packages/cli/dist/main.js verify <model> <property> --timeout 60\` process per instance, from the built CLI, one after another on this 2-core machine; each time runs from spawn to exit.`,
+      '',
+      table(['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'], [
+        ['acasxu (one process each)', row.instances, row.right, row.wrong, row.unanswered, wallS.toFixed(1), (median / 1000).toFixed(2), ANCHORS.acasxu],
+      ]),
     ].join('\n'),
   };
 }
