@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, parseVnnlib, verify } from 'nnmax/node';
 import { BENCHMARKS, expectedVerdicts } from '../helpers/corpus.js';
-import { table } from './readme-table.js';
+import { median, table } from './readme-table.js';
 
 /** Published VNN-COMP 2021 anchors (other machines), shown beside our numbers. */
 const ANCHORS: Record<string, string> = {
@@ -25,6 +25,20 @@ interface Row {
   totalMs: number;
   times: number[];
 }
+
+/** Counts one answer in its row; returns the VNN-COMP status the agreed verdict calls for. */
+function tally(row: Row, status: string, agreed: 'holds' | 'violated', ms: number): string {
+  const expected = agreed === 'holds' ? 'unsat' : 'sat';
+  row.instances++;
+  row.totalMs += ms;
+  row.times.push(ms);
+  if (status === expected) row.right++;
+  else if (status === 'sat' || status === 'unsat') row.wrong++;
+  else row.unanswered++;
+  return expected;
+}
+
+const HEADER = ['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'];
 
 function groupOf(benchmark: string, network: string): string {
   if (benchmark === 'acasxu') return 'acasxu';
@@ -53,16 +67,9 @@ export async function verifyBench(_name: string, families = (process.env.NNMAX_V
     const r = await verify(model, property, { timeLimitMs: timeouts[v.benchmark] });
     await model.dispose();
     const ms = performance.now() - t0;
-    row.instances++;
-    row.totalMs += ms;
-    row.times.push(ms);
-    const expected = v.expected === 'holds' ? 'unsat' : 'sat';
-    if (r.status === expected) row.right++;
-    else if (r.status === 'sat' || r.status === 'unsat') row.wrong++;
-    else row.unanswered++;
+    const expected = tally(row, r.status, v.expected, ms);
     process.stderr.write(`${v.network} ${v.property}: ${r.status} (${expected}) ${ms.toFixed(0)} ms\n`);
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const body = [...rows.values()].map((r) => [
     r.group,
     r.instances,
@@ -77,7 +84,7 @@ export async function verifyBench(_name: string, families = (process.env.NNMAX_V
     markdown: [
       `Instances with an agreed VNN-COMP 2021 verdict, answered one after another in one Node process on this 2-core machine (each time includes loading the model; Node start-up excluded). Timeouts: ${families.map((f) => `${f} ${timeouts[f] / 1000} s`).join(', ')}.`,
       '',
-      table(['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'], body),
+      table(HEADER, body),
     ].join('\n'),
   };
 }
@@ -101,23 +108,16 @@ export async function verifyCliBench(): Promise<{ markdown: string }> {
     const r = spawnSync(process.execPath, [cli, 'verify', join(dir, v.network), join(dir, v.property), '--timeout', '60'], { encoding: 'utf8' });
     const ms = performance.now() - t0;
     const status = r.stdout.split('\n')[0].trim();
-    const expected = v.expected === 'holds' ? 'unsat' : 'sat';
-    row.instances++;
-    row.totalMs += ms;
-    row.times.push(ms);
-    if (status === expected) row.right++;
-    else if (status === 'sat' || status === 'unsat') row.wrong++;
-    else row.unanswered++;
+    const expected = tally(row, status, v.expected, ms);
     process.stderr.write(`${v.network} ${v.property}: ${status} (${expected}) ${ms.toFixed(0)} ms${r.status === 0 ? '' : ` exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`}\n`);
   }
   const wallS = (performance.now() - tStart) / 1000;
-  const median = [...row.times].sort((a, b) => a - b)[Math.floor(row.times.length / 2)];
   return {
     markdown: [
       `The same ${row.instances} ACAS Xu instances, process start-ups included, as VNN-COMP counts them: one \`node packages/cli/dist/main.js verify <model> <property> --timeout 60\` process per instance, from the built CLI, one after another on this 2-core machine; each time runs from spawn to exit.`,
       '',
-      table(['benchmark', 'instances', 'right', 'wrong', 'unanswered', 'total (s)', 'median (s)', 'anchor (VNN-COMP 2021)'], [
-        ['acasxu (one process each)', row.instances, row.right, row.wrong, row.unanswered, wallS.toFixed(1), (median / 1000).toFixed(2), ANCHORS.acasxu],
+      table(HEADER, [
+        ['acasxu (one process each)', row.instances, row.right, row.wrong, row.unanswered, wallS.toFixed(1), (median(row.times) / 1000).toFixed(2), ANCHORS.acasxu],
       ]),
     ].join('\n'),
   };
