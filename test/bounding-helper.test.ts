@@ -13,7 +13,7 @@ import { BENCHMARKS } from './helpers/corpus.js';
  * the same bound with the same boxes.
  */
 describe('bounding helper on a worker thread', () => {
-  it('ACAS Xu N4,9 property 1: same verdict, bound and boxes as one thread, with the helper taking batches', async () => {
+  it('ACAS Xu N4,9 property 1: same verdict, bound and boxes as one thread, with the helper taking batches, also on a reused thread', async () => {
     const dir = join(BENCHMARKS, 'acasxu');
     const property = parseVnnlib(readFileSync(join(dir, 'prop_1.vnnlib'), 'utf8'), 'prop_1.vnnlib');
     const model = await loadModel(join(dir, 'ACASXU_run2a_4_9_batch_2000.onnx'), { parallelBounds: false });
@@ -22,8 +22,10 @@ describe('bounding helper on a worker thread', () => {
       const ir = model.requireIr();
       let calls = 0;
       let closed = 0;
+      const threads: number[] = [];
       const counting: NonNullable<BabOptions['helper']> = (init) => {
         const h = startBoundingHelper(init);
+        threads.push(h.threadId);
         return {
           get isReady() {
             return h.isReady;
@@ -47,6 +49,17 @@ describe('bounding helper on a worker thread', () => {
       expect(shared.boxesBounded).toBe(alone.boxesBounded);
       expect(calls).toBeGreaterThan(0);
       expect(closed).toBe(1);
+      // the thread outlives its helper: a helper closed even before its init was answered hands
+      // it on, and the next run bounds on it exactly as on a fresh one
+      const early = startBoundingHelper({ graph: ir, spec: problem.spec, settings: { split: 'input', alphaIterations: 4 } });
+      early.close();
+      expect(early.threadId).toBe(threads[0]);
+      const callsBefore = calls;
+      const again = await branchAndBound(ir, problem.spec, problem.box, { ...options, helper: counting });
+      expect(threads).toEqual([threads[0], threads[0]]);
+      expect(calls).toBeGreaterThan(callsBefore);
+      expect(again.upperBound).toBe(alone.upperBound);
+      expect(again.boxesBounded).toBe(alone.boxesBounded);
     } finally {
       await model.dispose();
     }

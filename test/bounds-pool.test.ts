@@ -3,7 +3,7 @@ import { boundLinear, boxBatch } from '@nnmax/bounds';
 import { makeBox, Rng } from '@nnmax/core';
 import { valueAndGradient64, type Float64Alloc } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { giveF64, takeF64 } from '../packages/bounds/src/scratch.js';
+import { giveF64, releaseScratch, scratchF64, SLOT, takeF64 } from '../packages/bounds/src/scratch.js';
 import { buildRandomNet, randomNetSpec } from './helpers/random-ir.js';
 
 /**
@@ -23,6 +23,20 @@ describe('pooled arrays in the bound computations', () => {
     const c = takeF64(37);
     expect(c.buffer).not.toBe(whole.buffer);
     expect(Array.from(c)).toEqual(new Array(37).fill(0));
+  });
+
+  it('releaseScratch drops the slot buffers and the pool: the next calls get new memory, and bounds do not change', () => {
+    const net = buildRandomNet({ nIn: 3, widths: [6, 5], activations: ['relu', 'relu', 'relu'], residual: false, concat: false, seed: 9 });
+    const boxes = boxBatch([makeBox([-1, -1, -1], [1, 1, 1])]);
+    const C = Float64Array.of(1, -1);
+    const before = boundLinear(net, boxes, C, undefined, { method: 'crown' }).upper[0];
+    const slot = scratchF64(SLOT.matrixA, 16);
+    const pooled = takeF64(23);
+    giveF64(pooled);
+    releaseScratch();
+    expect(scratchF64(SLOT.matrixA, 16).buffer).not.toBe(slot.buffer);
+    expect(takeF64(23)).not.toBe(pooled);
+    expect(boundLinear(net, boxes, C, undefined, { method: 'crown' }).upper[0]).toBe(before);
   });
 
   it('CROWN and alpha-CROWN bounds are identical with a cold, a warm and a churned pool', () => {

@@ -12,3 +12,4 @@ export { branchAndBound } from './bab.js';
 export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from './bab.js';
 export { DomainBounder } from './bab-bounding.js';
 export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState } from './bab-bounding.js';
+export { releaseScratch } from './scratch.js';

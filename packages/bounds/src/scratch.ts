@@ -79,3 +79,14 @@ export function giveF64(a: Float64Array): void {
   list.push(a);
   pooledBytes += a.byteLength;
 }
+
+/**
+ * Drops every scratch buffer and pooled array of this thread (the next calls allocate afresh):
+ * for a thread that goes idle, such as the bounding helper's between two searches.
+ */
+export function releaseScratch(): void {
+  f64.length = 0;
+  i32.length = 0;
+  pool.clear();
+  pooledBytes = 0;
+}
