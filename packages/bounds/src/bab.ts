@@ -125,6 +125,12 @@ const ASCENT_STARTS = 2;
  */
 const INITIAL_ASCENTS = 32;
 const INITIAL_ASCENT_MACS = 2e8;
+/**
+ * With a target the initial ascents only look for a point above it, beside the search portfolio
+ * that does most of that work: they start from the centres and this many random points (about
+ * 60 ms less per cold process on ACAS Xu).
+ */
+const TARGET_INITIAL_ASCENTS = 4;
 /** The longest period, in rounds, between local ascents (see `ascendFrom`). */
 const MAX_ASCENT_PERIOD = 16;
 /** Smallest batch of children that is shared with the helper thread. */
@@ -266,7 +272,7 @@ class BabSearch {
       // with a target the ascents only look for a point above it, and the roots' bounds often
       // exclude it outright (most verification instances end there): bound first
       await this.boundAndPush(rootDomains);
-      if (this.checkStop() === undefined) await this.ascendFrom(starts);
+      if (this.checkStop() === undefined) await this.ascendFrom(starts.slice(0, rootDomains.length + TARGET_INITIAL_ASCENTS));
     }
     for (;;) {
       const stop = this.checkStop();
