@@ -92,8 +92,8 @@ export async function verifyBench(_name: string, families = (process.env.NNMAX_V
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * `pnpm bench verify-cli`: the ACAS Xu instances as issue 4 counts them, process start-ups
- * included: one `nnmax verify` process per instance, from the built CLI (`pnpm build` first, as
+ * `pnpm bench verify-cli`: the ACAS Xu instances with process start-ups included, as VNN-COMP
+ * counts them: one `nnmax verify` process per instance, from the built CLI (`pnpm build` first, as
  * a user would install it), timed from spawn to exit. The verdict is the first line of stdout.
  */
 export async function verifyCliBench(): Promise<{ markdown: string }> {

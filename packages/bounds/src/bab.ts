@@ -442,6 +442,10 @@ class BabSearch {
   }
 
   private splitBabDomain(d: BabDomain): BabDomain[] {
+    // a child inherits the parent's bound, slopes and intervals (all hold on it), not its split
+    const child = (lo: Float64Array, hi: Float64Array, signs: Int8Array, hasReluSplits: boolean): BabDomain => ({
+      lo, hi, signs, live: Uint8Array.from(d.live), hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals,
+    });
     if (d.splitKind === 'input') {
       const k = d.splitAt;
       const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
@@ -449,20 +453,14 @@ class BabSearch {
       aHi[k] = mid;
       const bLo = Float64Array.from(d.lo);
       bLo[k] = mid;
-      return [
-        { lo: d.lo, hi: aHi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
-        { lo: bLo, hi: d.hi, signs: Int8Array.from(d.signs), live: Uint8Array.from(d.live), hasReluSplits: d.hasReluSplits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
-      ];
+      return [child(d.lo, aHi, Int8Array.from(d.signs), d.hasReluSplits), child(bLo, d.hi, Int8Array.from(d.signs), d.hasReluSplits)];
     }
     // the two children cover the parent: input >= 0 and input <= 0
     const a = Int8Array.from(d.signs);
     a[d.splitAt] = 1;
     const b = Int8Array.from(d.signs);
     b[d.splitAt] = -1;
-    return [
-      { lo: d.lo, hi: d.hi, signs: a, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
-      { lo: d.lo, hi: d.hi, signs: b, live: Uint8Array.from(d.live), hasReluSplits: true, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, intervals: d.intervals },
-    ];
+    return [child(d.lo, d.hi, a, true), child(d.lo, d.hi, b, true)];
   }
 
   /** Bounds the domains as one batch (part of it on the helper thread, when ready), updates the incumbent, and pushes those not pruned. */

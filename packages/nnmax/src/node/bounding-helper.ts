@@ -46,8 +46,8 @@ export interface ThreadBoundingHelper extends BoundingHelper {
 /**
  * A branch-and-bound helper on a worker thread: it holds its own `DomainBounder` for the graph and
  * spec of `init`, becomes ready once built, and bounds the batches it is given. An idle helper does
- * not keep the process alive; branch-and-bound closes it when it returns, and a helper closed with
- * no request in flight leaves its thread to the next one. A helper that fails to start is never
+ * not keep the process alive; branch-and-bound closes it when it returns, and a helper closed
+ * without a failure leaves its thread to the next one. A helper that fails to start is never
  * ready (branch-and-bound then runs on one thread); one that fails while bounding rejects the
  * request, and branch-and-bound stops with that error.
  */
