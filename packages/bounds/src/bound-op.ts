@@ -34,6 +34,12 @@ export interface BackwardOptions {
    * traversal, which may recycle it once the step's output is consumed); absent, `new`.
    */
   readonly allocate?: (n: number) => Float64Array;
+  /**
+   * `[nBoxes, inputs[0].size]`: 1 where a coefficient on the step's (first) input cannot change
+   * any bound, because that input is an activation whose both lines are 0 there (a ReLU with
+   * u <= 0). A step may leave those coefficients 0 instead of computing them.
+   */
+  readonly deadInput?: Uint8Array;
 }
 
 export interface BoundOp<N extends IrNode = IrNode> {

@@ -3,7 +3,8 @@ import { forwardAll } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { analyseGraph } from './graph-info.js';
 import type { IntervalBatch } from './interval-batch.js';
-import { computeContext } from './propagate.js';
+import { BOUND_OPS } from './ops/bound-ops.js';
+import { computeContext, deadNeurons } from './propagate.js';
 import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 describe('computeContext with prior intervals (an ancestor domain\'s, inherited by its subdomains)', () => {
@@ -71,6 +72,74 @@ describe('computeContext with prior intervals (an ancestor domain\'s, inherited 
         const a = c.intervals.get(id) as IntervalBatch;
         expect(Array.from(a.lo)).toEqual(Array.from(p.lo));
         expect(Array.from(a.hi)).toEqual(Array.from(p.hi));
+      }
+    }
+  });
+});
+
+describe('dead ReLU neurons: their coefficients are skipped without changing any bound', () => {
+  // small boxes, as deep in branch-and-bound, where most ReLUs are stable and many are off
+  const graph = denseReluNet(5, [3, 24, 24, 24, 2], true);
+  const info = analyseGraph(graph);
+  const rng = new Rng(9);
+  const n = 30;
+  const lo = new Float64Array(3 * n);
+  const hi = new Float64Array(3 * n);
+  for (let i = 0; i < 3 * n; i++) {
+    const w = rng.uniform(0.01, 0.4);
+    lo[i] = rng.uniform(-1, 1 - w);
+    hi[i] = lo[i] + w;
+  }
+  const ctx = computeContext(info, lo, hi, n);
+  const pairs = graph.nodes.flatMap((node) => (node.kind === 'affine' && graph.nodes[node.inputs[0]].kind === 'relu' ? [node] : []));
+
+  it('marks exactly the neurons whose ReLU input is <= 0 on the box', () => {
+    expect(pairs.length).toBe(3);
+    for (const affine of pairs) {
+      const relu = graph.nodes[affine.inputs[0]];
+      const pre = ctx.intervals.get(relu.inputs[0]) as IntervalBatch;
+      const dead = deadNeurons(ctx, relu.id) as Uint8Array;
+      let count = 0;
+      for (let q = 0; q < dead.length; q++) {
+        expect(dead[q]).toBe(pre.hi[q] <= 0 ? 1 : 0);
+        count += dead[q];
+      }
+      expect(count).toBeGreaterThan(dead.length / 5); // the skip matters here: the test can fail
+    }
+    expect(deadNeurons(ctx, pairs[0].id)).toBeUndefined(); // not an activation
+  });
+
+  it('affine then ReLU backward steps give the same coefficients, bias and slack with and without the skip', () => {
+    for (const affine of pairs) {
+      if (affine.kind !== 'affine') continue;
+      const relu = graph.nodes[affine.inputs[0]];
+      const pre = ctx.intervals.get(relu.inputs[0]) as IntervalBatch;
+      const post = ctx.intervals.get(relu.id) as IntervalBatch;
+      // rows in runs of 1 to 20 per box (longer than a kernel block), coefficients with zeros
+      const boxes: number[] = [];
+      for (let b = 0; b < n; b++) for (let k = 1 + rng.int(20); k > 0; k--) boxes.push(b);
+      const rowBox = Int32Array.from(boxes);
+      const nRows = rowBox.length;
+      const A = Float64Array.from({ length: nRows * affine.size }, () => (rng.next() < 0.3 ? 0 : rng.normal()));
+      const run = (deadInput: Uint8Array | undefined) => {
+        const s1 = BOUND_OPS.affine.backward(affine, { nRows, size: affine.size, A, rowBox }, [post], ctx.intervals.get(affine.id) as IntervalBatch, { errorFactor: info.errorFactor, deadInput });
+        const onRelu = s1.inputCoeffs[0] as Float64Array;
+        const s2 = BOUND_OPS.relu.backward(relu as never, { nRows, size: relu.size, A: onRelu, rowBox }, [pre], post, { errorFactor: info.errorFactor, relaxation: ctx.relaxations.get(relu.id) } as never);
+        return { onRelu, s1, s2 };
+      };
+      const dense = run(undefined);
+      const skipped = run(deadNeurons(ctx, relu.id));
+      let zeroed = 0;
+      for (let q = 0; q < dense.onRelu.length; q++) if (skipped.onRelu[q] === 0 && dense.onRelu[q] !== 0) zeroed++;
+      expect(zeroed).toBeGreaterThan(0);
+      for (const [a, b] of [
+        [dense.s1.bias, skipped.s1.bias],
+        [dense.s1.slack, skipped.s1.slack],
+        [dense.s2.inputCoeffs[0], skipped.s2.inputCoeffs[0]],
+        [dense.s2.bias, skipped.s2.bias],
+        [dense.s2.slack, skipped.s2.slack],
+      ] as const) {
+        expect(Array.from(b as Float64Array, (v) => v + 0)).toEqual(Array.from(a as Float64Array, (v) => v + 0)); // +0: -0 and 0 alike
       }
     }
   });

@@ -3,7 +3,7 @@ import { giveF64, takeF64 } from './scratch.js';
 import { activationDerivative, isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
 import type { GraphInfo } from './graph-info.js';
 import { magnitudes, type IntervalBatch } from './interval-batch.js';
-import { rowsTimesMatrix, rowsTimesRowsT } from './kernels.js';
+import { rowsTimesMatrix, rowsTimesRowsT, rowsTimesRowsTSkipping } from './kernels.js';
 import type { ActivationBound, Relaxation } from './ops/activation-bound.js';
 import { BOUND_OPS, boundOpOf } from './ops/bound-ops.js';
 import { absolute } from './ops/affine.js';
@@ -238,6 +238,38 @@ export interface BackSubstituteResult {
  * over box rowBox[r]) by back-substitution to the input. Lower bounds are upper bounds of the
  * negated rows.
  */
+const deadCache = new WeakMap<BoundContext, Map<NodeId, Uint8Array | undefined>>();
+
+/**
+ * `[nBoxes, size]` 1 where activation node `id` is a constant 0 whose coefficient cannot change a
+ * bound: both lines 0 and the neuron not unstable (so no alpha slope applies either). Undefined
+ * when `id` is not an activation or no neuron is dead. Cached per context (intervals are final).
+ */
+export function deadNeurons(ctx: BoundContext, id: NodeId): Uint8Array | undefined {
+  let perNode = deadCache.get(ctx);
+  if (perNode === undefined) {
+    perNode = new Map();
+    deadCache.set(ctx, perNode);
+  }
+  if (perNode.has(id)) return perNode.get(id);
+  const r = ctx.relaxations.get(id);
+  let dead: Uint8Array | undefined;
+  if (r !== undefined) {
+    const inp = ctx.intervals.get(ctx.info.graph.nodes[id].inputs[0]) as IntervalBatch;
+    const mask = new Uint8Array(r.upperSlope.length);
+    let any = false;
+    for (let q = 0; q < mask.length; q++) {
+      if (r.upperSlope[q] !== 0 || r.upperIntercept[q] !== 0 || r.lowerSlope[q] !== 0 || r.lowerIntercept[q] !== 0) continue;
+      if (inp.lo[q] < 0 && inp.hi[q] > 0) continue;
+      mask[q] = 1;
+      any = true;
+    }
+    if (any) dead = mask;
+  }
+  perNode.set(id, dead);
+  return dead;
+}
+
 export function backSubstitute(
   ctx: BoundContext,
   start: NodeId,
@@ -298,6 +330,7 @@ export function backSubstitute(
         return v;
       },
       allocate,
+      deadInput: node.kind === 'affine' ? deadNeurons(ctx, node.inputs[0]) : undefined,
     } as never);
     if (step.bias !== undefined || step.slack !== undefined) {
       const sb = step.bias;
@@ -532,7 +565,11 @@ export function relaxedForward(
       case 'affine': {
         const x = values.get(node.inputs[0]) as Float64Array;
         const { W, b, nIn: m } = node;
-        rowsTimesRowsT(x, nRows, W, size, m, out);
+        // values feeding only a dead activation neuron are never read: left 0
+        const consumers = ctx.info.consumers[node.id];
+        const dead = consumers.length === 1 && anc[consumers[0]] ? deadNeurons(ctx, consumers[0]) : undefined;
+        if (dead === undefined) rowsTimesRowsT(x, nRows, W, size, m, out);
+        else rowsTimesRowsTSkipping(x, nRows, m, W, size, out, { rowBox, dead });
         for (let r = 0; r < nRows; r++) for (let j = 0; j < size; j++) out[r * size + j] += b[j];
         break;
       }

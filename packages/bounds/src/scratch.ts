@@ -42,6 +42,8 @@ export const SLOT = {
   affineC: 6,
   affineR: 7,
   affineE: 8,
+  matrixLive: 9,
+  matrixOut: 10,
 } as const;
 
 /**

@@ -88,7 +88,7 @@ export class AffineBound implements BoundOp<AffineNode> {
     });
     const floor = memo('floor', () => magnitudeSums(magnitudes(inp), nBoxes, nIn));
     const out = options.allocate?.(nRows * nIn) ?? new Float64Array(nRows * nIn); // [nRows, nIn]
-    rowsTimesMatrix(A, nRows, size, W, nIn, out);
+    rowsTimesMatrix(A, nRows, size, W, nIn, out, options.deadInput === undefined ? undefined : { rowBox, dead: options.deadInput });
     const bias = options.allocate?.(nRows) ?? new Float64Array(nRows);
     const slack = options.allocate?.(nRows) ?? new Float64Array(nRows);
     affineBackwardRows(A, nRows, size, rowBox, b, v, floor, G, bias, slack);
