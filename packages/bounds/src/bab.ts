@@ -413,11 +413,10 @@ class BabSearch {
   }
 
   /**
-   * Evaluates the candidates, then ascends from the best few of them and from `promising` (the
-   * candidates of the domains with the largest bounds), and evaluates where that led.
+   * Ascends from the best few candidates (by their `values`) and from `promising` (the candidates
+   * of the domains with the largest bounds), and evaluates where that led.
    */
-  private async tryCandidates(points: readonly Float64Array[], promising: readonly Float64Array[]): Promise<void> {
-    const values = await this.tryPoints(points);
+  private async ascendFromCandidates(points: readonly Float64Array[], values: Float64Array, promising: readonly Float64Array[]): Promise<void> {
     const order = Array.from(values.keys())
       .filter((i) => Number.isFinite(values[i]))
       .sort((a, b) => values[b] - values[a])
@@ -463,10 +462,17 @@ class BabSearch {
     return [child(d.lo, d.hi, a, true), child(d.lo, d.hi, b, true)];
   }
 
-  /** Bounds the domains as one batch (part of it on the helper thread, when ready), updates the incumbent, and pushes those not pruned. */
+  /**
+   * Bounds the domains as one batch (part of it on the helper thread, when ready), evaluates the
+   * candidates of each part as soon as it is bounded (the local part's while the helper still
+   * works), ascends from the best, and pushes the domains not pruned.
+   */
   private async boundAndPush(domains: BabDomain[]): Promise<void> {
     const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size };
-    const outcome = await this.boundBatch(domains, prune);
+    const values: Float64Array[] = [];
+    const outcome = await this.boundBatch(domains, prune, async (part) => {
+      values.push(await this.tryPoints(part.candidates));
+    });
     this.boxesBounded += domains.length;
     this.close(outcome.closedUb);
     const keep = outcome.kept;
@@ -475,7 +481,13 @@ class BabSearch {
       .sort((a, b) => b.ub - a.ub)
       .slice(0, ASCENT_STARTS)
       .map((d) => d.candidate as Float64Array);
-    await this.tryCandidates(outcome.candidates, promising);
+    const all = new Float64Array(outcome.candidates.length);
+    let at = 0;
+    for (const v of values) {
+      all.set(v, at);
+      at += v.length;
+    }
+    await this.ascendFromCandidates(outcome.candidates, all, promising);
     for (const d of keep) {
       if (this.isPruned(d.ub)) this.close(d.ub);
       else this.heap.push(d.ub, d);
@@ -485,14 +497,19 @@ class BabSearch {
   /**
    * With a ready helper, the helper bounds the tail of a large enough batch while this thread
    * bounds the head, split so that both take about as long: x domains here with L x = R (n - x),
-   * where L and R are the measured costs per domain here and on the helper (moving averages).
+   * where L and R are the measured costs per domain here (its candidates' evaluation included)
+   * and on the helper (moving averages).
+   * `onPart` runs on each part's outcome as it is ready, the local part first; the result lists
+   * the local part's domains and candidates before the helper's.
    */
-  private async boundBatch(domains: BabDomain[], prune: PruneState): Promise<BoundOutcome> {
+  private async boundBatch(domains: BabDomain[], prune: PruneState, onPart: (part: BoundOutcome) => Promise<void>): Promise<BoundOutcome> {
     const helper = this.helper;
     const n = domains.length;
     if (helper === undefined || !helper.isReady || n < MIN_SHARED_BATCH) {
+      const t0 = now();
       const out = this.bounder.bound(domains, prune);
-      this.localMsPerDomain = ema(this.localMsPerDomain, out.elapsedMs / n);
+      await onPart(out);
+      this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / n);
       return out;
     }
     const L = this.localMsPerDomain ?? 1;
@@ -500,10 +517,13 @@ class BabSearch {
     const nLocal = Math.min(n - 1, Math.max(1, Math.round((R * n) / (L + R))));
     const remote = helper.bound(domains.slice(nLocal), prune);
     remote.catch(() => undefined); // awaited below; this only keeps a local failure from leaving it unhandled
+    const t0 = now();
     const local = this.bounder.bound(domains.slice(0, nLocal), prune);
-    this.localMsPerDomain = ema(this.localMsPerDomain, local.elapsedMs / nLocal);
+    await onPart(local);
+    this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / nLocal);
     const other = await remote;
     this.remoteMsPerDomain = ema(this.remoteMsPerDomain, other.elapsedMs / (n - nLocal));
+    await onPart(other);
     return {
       kept: [...local.kept, ...other.kept],
       candidates: [...local.candidates, ...other.candidates],
@@ -511,7 +531,6 @@ class BabSearch {
       elapsedMs: local.elapsedMs + other.elapsedMs,
     };
   }
-
 }
 
 /** Exponential moving average with weight 0.3 on the new sample. */
