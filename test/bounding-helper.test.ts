@@ -74,7 +74,7 @@ describe('bounding helper on a worker thread', () => {
       const h = startBoundingHelper({ graph: ir, spec, settings: { split: 'input', alphaIterations: 4 } });
       h.close();
       expect(h.isReady).toBe(false);
-      await expect(h.bound([], { threshold: -Infinity, target: undefined, frontier: 0 })).rejects.toMatchObject({ name: 'InternalError' });
+      await expect(h.bound([], { threshold: -Infinity, target: undefined, frontier: 0, alpha: true })).rejects.toMatchObject({ name: 'InternalError' });
     } finally {
       await model.dispose();
     }

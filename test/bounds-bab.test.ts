@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeBox, Rng, type Box } from '@nnmax/core';
-import { branchAndBound, type MaxMinSpec } from '@nnmax/bounds';
+import { branchAndBound, DomainBounder, type MaxMinSpec } from '@nnmax/bounds';
 import { forward64, importModel, requireIr, type IrGraph, type IrNode } from '@nnmax/onnx';
 import { compileMargin, parseVnnlib } from 'nnmax';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -240,5 +240,53 @@ describe('ACAS Xu verification by branch-and-bound on the VNN-LIB margin with ta
       }
     }
     expect(expected === 'holds' ? outcomes.every((o) => o === 'excluded') : outcomes.includes('reached')).toBe(true);
+  });
+});
+
+describe('alpha-CROWN runs in the rounds where it pays', () => {
+  // A stand-in helper (in-thread, as in bab.test.ts) sees every round's pruning state and its
+  // outcome: whether the round got alpha-CROWN, and how many domains alpha pruned of those it refined.
+  async function rounds(network: string, property: string): Promise<{ alpha: number; without: number; yield: number; outcome: string }> {
+    const file = join(BENCHMARKS, 'acasxu', `${network}.onnx`);
+    const ir = requireIr(importModel(readFileSync(file), file));
+    const vnnlib = join(BENCHMARKS, 'acasxu', `${property}.vnnlib`);
+    const pcase = parseVnnlib(readFileSync(vnnlib, 'utf8'), vnnlib).cases[0];
+    let alpha = 0;
+    let without = 0;
+    let refined = 0;
+    let pruned = 0;
+    const r = await branchAndBound(ir, marginSpecOf(pcase, ir.nOut), pcase.box, {
+      target: 0,
+      helper: (init) => {
+        const bounder = new DomainBounder(init.graph, init.spec, init.settings);
+        return {
+          isReady: true,
+          bound: async (domains, prune) => {
+            if (prune.alpha) alpha++;
+            else without++;
+            const out = bounder.bound(domains, prune);
+            refined += out.alphaRefined;
+            pruned += out.alphaPruned;
+            return out;
+          },
+          close: () => undefined,
+        };
+      },
+    });
+    return { alpha, without, yield: pruned / refined, outcome: r.targetOutcome as string };
+  }
+
+  it('N1,1 property 2 (alpha prunes few domains): most rounds go without it, and the property is still proved', async () => {
+    const r = await rounds('ACASXU_run2a_1_1_batch_2000', 'prop_2');
+    expect(r.outcome).toBe('excluded');
+    expect(r.yield).toBeLessThan(0.15);
+    expect(r.without).toBeGreaterThan(r.alpha - 3); // 3: the first rounds, before the sample is large enough
+  });
+
+  it('N1,1 property 3 (alpha prunes half the domains it refines): most rounds get it', async () => {
+    const r = await rounds('ACASXU_run2a_1_1_batch_2000', 'prop_3');
+    expect(r.outcome).toBe('excluded');
+    expect(r.yield).toBeGreaterThan(0.3);
+    expect(r.alpha).toBeGreaterThan(r.without);
   });
 });

@@ -12,6 +12,7 @@ import type { MaxMinSpec } from './spec.js';
 
 /** Memory for the slopes that children inherit (`BabDomain.alpha`); beyond it, children start afresh. */
 const ALPHA_STORE_BYTES = 256 * 2 ** 20;
+
 /** Memory for the intervals that children inherit (`BabDomain.intervals`). */
 const INTERVAL_STORE_BYTES = 256 * 2 ** 20;
 
@@ -78,6 +79,8 @@ export interface PruneState {
   readonly target: number | undefined;
   /** Open domains (for the memory cap of inherited slopes). */
   readonly frontier: number;
+  /** Whether the batch gets alpha-CROWN (the search decides, see `alphaPays` in bab.ts). */
+  readonly alpha: boolean;
 }
 
 export interface BoundOutcome {
@@ -87,6 +90,9 @@ export interface BoundOutcome {
   readonly candidates: Float64Array[];
   /** The largest bound of what the batch closed (pruned domains, dropped disjuncts); -Infinity if none. */
   readonly closedUb: number;
+  /** Domains that alpha-CROWN refined, and how many of them it pruned (CROWN alone did not). */
+  readonly alphaRefined: number;
+  readonly alphaPruned: number;
   /** Time spent bounding (on the thread that did it). */
   readonly elapsedMs: number;
 }
@@ -139,7 +145,7 @@ export class DomainBounder {
   private readonly split: 'input' | 'relu';
   /** The nodes that feed an activation: their intervals are inherited by subdomains. */
   private readonly intervalNodes: readonly NodeId[];
-  private prune: PruneState = { threshold: -Infinity, target: undefined, frontier: 0 };
+  private prune: PruneState = { threshold: -Infinity, target: undefined, frontier: 0, alpha: true };
 
   constructor(
     private readonly graph: IrGraph,
@@ -218,11 +224,15 @@ export class DomainBounder {
       for (const i of which) this.boundDisjuncts(i, firstRow[i], upper, inputA, inputBias, lo, hi, disjunctUb, combinedX);
     };
     boundDisjuncts(Array.from(domains.keys()));
-    if (this.settings.alphaIterations > 0) {
+    let alphaRefined = 0;
+    let alphaPruned = 0;
+    if (this.settings.alphaIterations > 0 && prune.alpha) {
       const redo = domains.flatMap((d, i) => (this.isPruned(Math.min(d.ub, this.domainUb(i, disjunctUb))) ? [] : [i]));
       if (redo.length > 0) {
         this.refineWithAlpha(ctx, domains, redo, firstRow, C, bias, rowBox, upper, inputA, inputBias);
         boundDisjuncts(redo);
+        alphaRefined = redo.length;
+        for (const i of redo) if (this.isPruned(Math.min(domains[i].ub, this.domainUb(i, disjunctUb)))) alphaPruned++;
       }
     }
     const inputSplits: { readonly d: BabDomain; readonly critical: readonly number[] }[] = []; // chosen after the loop
@@ -277,7 +287,7 @@ export class DomainBounder {
       const smear = gradientMagnitudes(ctx, this.graph.output, sub.C, sub.rowBox);
       for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
     }
-    return { kept, candidates, closedUb, elapsedMs: performance.now() - t0 };
+    return { kept, candidates, closedUb, alphaRefined, alphaPruned, elapsedMs: performance.now() - t0 };
   }
 
   /** The inherited intervals of the batch's domains, per node `[n, size]`, NaN where a domain has none. */
