@@ -84,6 +84,8 @@ export function optimiseAlpha(
     m2.set(id, new Float64Array(a.length));
   }
   const nIn = graph.nIn;
+  const unstable = new Map<NodeId, UnstableLists>();
+  for (const id of alpha.keys()) unstable.set(id, unstableLists(ctx.intervals.get(graph.nodes[id].inputs[0]) as IntervalBatch));
   for (let it = 1; it <= iterations; it++) {
     const record = new Map<NodeId, Float64Array>();
     const res = backSubstitute(ctx, start, A0, rowBox, bias0, { alpha, record });
@@ -108,17 +110,18 @@ export function optimiseAlpha(
       const node = graph.nodes[id];
       const size = node.size;
       const y = pre.get(node.inputs[0]) as Float64Array;
-      const inp = ctx.intervals.get(node.inputs[0]) as IntervalBatch;
       const [lo, hi] = ranges.get(id) as readonly [number, number];
       const mm = m1.get(id) as Float64Array;
       const vv = m2.get(id) as Float64Array;
+      const { start: ustart, index: uindex } = unstable.get(id) as UnstableLists;
       for (let r = 0; r < nRows; r++) {
-        const bo = rowBox[r] * size;
-        for (let j = 0; j < size; j++) {
+        const box = rowBox[r];
+        // only unstable neurons have a slope to optimise (elsewhere g = 0 and the moments stay 0)
+        for (let u = ustart[box]; u < ustart[box + 1]; u++) {
+          const j = uindex[u];
           const q = r * size + j;
           const c = coef[q];
-          const unstable = inp.lo[bo + j] < 0 && inp.hi[bo + j] > 0;
-          const g = c < 0 && unstable ? c * y[q] : 0;
+          const g = c < 0 ? c * y[q] : 0;
           mm[q] = ADAM_BETA1 * mm[q] + (1 - ADAM_BETA1) * g;
           vv[q] = ADAM_BETA2 * vv[q] + (1 - ADAM_BETA2) * g * g;
           if (g === 0 && mm[q] === 0) continue;
@@ -143,4 +146,22 @@ function recycle(res: BackSubstituteResult, record: ReadonlyMap<NodeId, Float64A
   const dead = new Set<Float64Array>([res.inputA, ...record.values()]);
   dead.delete(A0);
   for (const a of dead) giveF64(a);
+}
+
+/** Per box, the neurons with l < 0 < u: `index[start[b]] .. index[start[b + 1] - 1]`. */
+interface UnstableLists {
+  readonly start: Int32Array;
+  readonly index: Int32Array;
+}
+
+function unstableLists(iv: IntervalBatch): UnstableLists {
+  const { nBoxes, size, lo, hi } = iv;
+  const start = new Int32Array(nBoxes + 1);
+  const all: number[] = [];
+  for (let b = 0; b < nBoxes; b++) {
+    start[b] = all.length;
+    for (let j = 0; j < size; j++) if (lo[b * size + j] < 0 && hi[b * size + j] > 0) all.push(j);
+  }
+  start[nBoxes] = all.length;
+  return { start, index: Int32Array.from(all) };
 }
