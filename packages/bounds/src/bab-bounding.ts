@@ -95,6 +95,13 @@ export interface BoundOutcome {
   readonly alphaPruned: number;
   /** Time spent bounding (on the thread that did it). */
   readonly elapsedMs: number;
+  /** When the bounding finished, by `wallClock()` (comparable across threads). */
+  readonly finishedAt: number;
+}
+
+/** Milliseconds on a clock that every thread of the process shares (timeOrigin differs per thread). */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Everything a bounder on another thread is built from (plain data). */
@@ -287,7 +294,7 @@ export class DomainBounder {
       const smear = gradientMagnitudes(ctx, this.graph.output, sub.C, sub.rowBox);
       for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
     }
-    return { kept, candidates, closedUb, alphaRefined, alphaPruned, elapsedMs: performance.now() - t0 };
+    return { kept, candidates, closedUb, alphaRefined, alphaPruned, elapsedMs: performance.now() - t0, finishedAt: wallClock() };
   }
 
   /** The inherited intervals of the batch's domains, per node `[n, size]`, NaN where a domain has none. */

@@ -4,6 +4,7 @@ import {
   centre,
   DomainBounder,
   reluLayout,
+  wallClock,
   type BabDomain,
   type BounderInit,
   type BounderSettings,
@@ -528,7 +529,7 @@ class BabSearch {
    * With a ready helper, the helper bounds the tail of a large enough batch while this thread
    * bounds the head, split so that both take about as long: x domains here with L x = R (n - x),
    * where L and R are the measured costs per domain here (its candidates' evaluation included)
-   * and on the helper (moving averages).
+   * and on the helper (from the send; moving averages).
    * `onPart` runs on each part's outcome as it is ready, the local part first; the result lists
    * the local part's domains and candidates before the helper's.
    */
@@ -545,6 +546,7 @@ class BabSearch {
     const L = this.localMsPerDomain ?? 1;
     const R = this.remoteMsPerDomain ?? L;
     const nLocal = Math.min(n - 1, Math.max(1, Math.round((R * n) / (L + R))));
+    const sentAt = wallClock();
     const remote = helper.bound(domains.slice(nLocal), prune);
     remote.catch(() => undefined); // awaited below; this only keeps a local failure from leaving it unhandled
     const t0 = now();
@@ -552,7 +554,9 @@ class BabSearch {
     await onPart(local);
     this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / nLocal);
     const other = await remote;
-    this.remoteMsPerDomain = ema(this.remoteMsPerDomain, other.elapsedMs / (n - nLocal));
+    // the helper's cost from the send to the end of its bounding: copying the domains to it
+    // included, which its own bounding time leaves out (that made it take too large a share)
+    this.remoteMsPerDomain = ema(this.remoteMsPerDomain, Math.max(other.elapsedMs, other.finishedAt - sentAt) / (n - nLocal));
     await onPart(other);
     return {
       kept: [...local.kept, ...other.kept],
@@ -561,6 +565,7 @@ class BabSearch {
       alphaRefined: local.alphaRefined + other.alphaRefined,
       alphaPruned: local.alphaPruned + other.alphaPruned,
       elapsedMs: local.elapsedMs + other.elapsedMs,
+      finishedAt: Math.max(local.finishedAt, other.finishedAt),
     };
   }
 }
