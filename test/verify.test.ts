@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { forward64, importModel } from '@nnmax/onnx';
 import { checkCounterexample, loadModel, parseVnnlib, verify } from 'nnmax';
 import { describe, expect, it } from 'vitest';
@@ -87,5 +87,69 @@ describe('nnmax verify (CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\s+at\s/);
+  });
+});
+
+describe('nnmax verify --instances (a VNN-COMP instances file in one process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nnmax-instances-'));
+  const test = join(BENCHMARKS, 'test');
+  const acas = join(BENCHMARKS, 'acasxu');
+
+  it('answers every row with the agreed verdict, a CSV line each, and writes each result file', async () => {
+    // relative paths (to the file) and absolute ones; two consecutive rows share a model
+    const rows = [
+      [join(test, 'test_sat.onnx'), join(test, 'test_prop.vnnlib'), 'violated'],
+      [join(test, 'test_unsat.onnx'), join(test, 'test_prop.vnnlib'), 'holds'],
+      ['ACASXU_run2a_1_1_batch_2000.onnx', 'prop_3.vnnlib', 'holds'],
+      ['ACASXU_run2a_1_1_batch_2000.onnx', 'prop_4.vnnlib', 'holds'],
+      ['ACASXU_run2a_1_9_batch_2000.onnx', 'prop_7.vnnlib', 'violated'],
+    ];
+    const csv = join(dir, 'instances.csv');
+    const rel = (p: string): string => (p.startsWith('/') ? p : relative(dir, join(acas, p)));
+    writeFileSync(csv, `${rows.map(([m, p]) => `${rel(m)},${rel(p)},60`).join('\n')}\n\n`);
+    const outDir = mkdtempSync(join(dir, 'out-'));
+    const r = await cli('verify', '--instances', csv, '--out-dir', outDir, '--timeout', '30');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split(','));
+    expect(lines).toHaveLength(rows.length);
+    lines.forEach((fields, i) => {
+      expect(fields.slice(0, 2)).toEqual([rel(rows[i][0]), rel(rows[i][1])]);
+      expect(fields[2]).toBe(rows[i][2] === 'holds' ? 'unsat' : 'sat');
+      expect(Number(fields[3])).toBeGreaterThan(0);
+      const stem = (p: string): string => (p.split('/').pop() as string).replace(/\.[^.]*$/, '');
+      const text = readFileSync(join(outDir, `${stem(rows[i][0])}_${stem(rows[i][1])}.txt`), 'utf8');
+      expect(text.split('\n')[0]).toBe(fields[2]);
+    });
+    // the counterexample of the ACAS row is a real one
+    const text = readFileSync(join(outDir, 'ACASXU_run2a_1_9_batch_2000_prop_7.txt'), 'utf8');
+    const terms = [...text.matchAll(/\((X|Y)_(\d+) (\S+?)\)/g)].map((m) => ({ kind: m[1], v: Number(m[3]) }));
+    const property = parseVnnlib(readFileSync(join(acas, 'prop_7.vnnlib'), 'utf8'), 'prop_7.vnnlib');
+    const x = terms.filter((t) => t.kind === 'X').map((t) => t.v);
+    const ir = importModel(readFileSync(join(acas, 'ACASXU_run2a_1_9_batch_2000.onnx')), 'n19').ir!;
+    expect(checkCounterexample(property, x, forward64(ir, Float64Array.from(x), 1)).isValid).toBe(true);
+  });
+
+  const bad: [string, string, string[], RegExp][] = [
+    ['a row without a timeout', 'a.onnx,b.vnnlib\n', [], /line 1/],
+    ['a bad timeout', `${join(test, 'test_sat.onnx')},${join(test, 'test_prop.vnnlib')},soon\n`, [], /line 1 timeout 'soon'/],
+    ['an empty file', '\n\n', [], /at least one instance/],
+    ['a missing property file (before any verdict)', `${join(test, 'test_sat.onnx')},${join(test, 'test_prop.vnnlib')},5\n${join(test, 'test_sat.onnx')},${join(dir, 'nope.vnnlib')},5\n`, [], /nope\.vnnlib/],
+    ['positional arguments as well', `${join(test, 'test_sat.onnx')},${join(test, 'test_prop.vnnlib')},5\n`, [join(test, 'test_sat.onnx')], /none with --instances/],
+    ['an --out-dir that does not exist', `${join(test, 'test_sat.onnx')},${join(test, 'test_prop.vnnlib')},5\n`, ['--out-dir', join(dir, 'missing-dir')], /missing-dir/],
+  ];
+  it.each(bad)('%s: a one-line error, non-zero exit, no verdict', async (_name, text, extra, message) => {
+    const csv = join(dir, 'bad.csv');
+    writeFileSync(csv, text);
+    const r = await cli('verify', '--instances', csv, ...extra);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('without a model, a property or --instances: a one-line error', async () => {
+    const r = await cli('verify');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--instances/);
   });
 });

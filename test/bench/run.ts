@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
- * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-cli (ACAS Xu, one CLI process per instance, start-ups included), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-cli (ACAS Xu, start-ups included: one CLI process per instance, then one `verify --instances` process for all), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

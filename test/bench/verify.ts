@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, parseVnnlib, verify } from 'nnmax/node';
@@ -92,32 +93,50 @@ export async function verifyBench(_name: string, families = (process.env.NNMAX_V
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * `pnpm bench verify-cli`: the ACAS Xu instances with process start-ups included, as VNN-COMP
- * counts them: one `nnmax verify` process per instance, from the built CLI (`pnpm build` first, as
- * a user would install it), timed from spawn to exit. The verdict is the first line of stdout.
+ * `pnpm bench verify-cli`: the ACAS Xu instances with process start-ups included, from the built
+ * CLI (`pnpm build` first, as a user would install it), timed from spawn to exit: one `nnmax
+ * verify` process per instance, as VNN-COMP runs them (the verdict is the first line of stdout),
+ * and one `nnmax verify --instances` process for all of them (a CSV line per instance).
  */
 export async function verifyCliBench(): Promise<{ markdown: string }> {
   const build = spawnSync('pnpm', ['-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error(`pnpm build failed with status ${build.status}`);
   const cli = join(ROOT, 'packages/cli/dist/main.js');
-  const row: Row = { group: 'acasxu', instances: 0, right: 0, wrong: 0, unanswered: 0, totalMs: 0, times: [] };
+  const instances = expectedVerdicts().filter((e) => e.benchmark === 'acasxu');
+  const dir = join(BENCHMARKS, 'acasxu');
+  const each: Row = { group: 'acasxu', instances: 0, right: 0, wrong: 0, unanswered: 0, totalMs: 0, times: [] };
   const tStart = performance.now();
-  for (const v of expectedVerdicts().filter((e) => e.benchmark === 'acasxu')) {
-    const dir = join(BENCHMARKS, v.benchmark);
+  for (const v of instances) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [cli, 'verify', join(dir, v.network), join(dir, v.property), '--timeout', '60'], { encoding: 'utf8' });
     const ms = performance.now() - t0;
     const status = r.stdout.split('\n')[0].trim();
-    const expected = tally(row, status, v.expected, ms);
+    const expected = tally(each, status, v.expected, ms);
     process.stderr.write(`${v.network} ${v.property}: ${status} (${expected}) ${ms.toFixed(0)} ms${r.status === 0 ? '' : ` exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`}\n`);
   }
-  const wallS = (performance.now() - tStart) / 1000;
+  const eachS = (performance.now() - tStart) / 1000;
+  // all of them in one process: an instances file as VNN-COMP distributes them
+  const csv = join(mkdtempSync(join(tmpdir(), 'nnmax-bench-')), 'instances.csv');
+  writeFileSync(csv, instances.map((v) => `${join(dir, v.network)},${join(dir, v.property)},60`).join('\n'));
+  const one: Row = { group: 'acasxu', instances: 0, right: 0, wrong: 0, unanswered: 0, totalMs: 0, times: [] };
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cli, 'verify', '--instances', csv], { encoding: 'utf8' });
+  const oneS = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`nnmax verify --instances exited with ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+  const lines = r.stdout.trim().split('\n');
+  if (lines.length !== instances.length) throw new Error(`nnmax verify --instances answered ${lines.length} of ${instances.length} instances`);
+  lines.forEach((line, i) => {
+    const [, , status, seconds] = line.split(',');
+    const expected = tally(one, status, instances[i].expected, 1000 * Number(seconds));
+    process.stderr.write(`--instances ${instances[i].network} ${instances[i].property}: ${status} (${expected}) ${seconds} s\n`);
+  });
   return {
     markdown: [
-      `The same ${row.instances} ACAS Xu instances, process start-ups included, as VNN-COMP counts them: one \`node packages/cli/dist/main.js verify <model> <property> --timeout 60\` process per instance, from the built CLI, one after another on this 2-core machine; each time runs from spawn to exit.`,
+      `The same ${each.instances} ACAS Xu instances, process start-ups included, from the built CLI on this 2-core machine, timed from spawn to exit: one \`node packages/cli/dist/main.js verify <model> <property> --timeout 60\` process per instance, one after another, as VNN-COMP runs them; and one \`verify --instances\` process answering all of them from an instances file (model, property, timeout 60 per row; the median is of its per-instance times).`,
       '',
       table(HEADER, [
-        ['acasxu (one process each)', row.instances, row.right, row.wrong, row.unanswered, wallS.toFixed(1), (median(row.times) / 1000).toFixed(2), ANCHORS.acasxu],
+        ['acasxu (one process each)', each.instances, each.right, each.wrong, each.unanswered, eachS.toFixed(1), (median(each.times) / 1000).toFixed(2), ANCHORS.acasxu],
+        ['acasxu (one process, --instances)', one.instances, one.right, one.wrong, one.unanswered, oneS.toFixed(1), (median(one.times) / 1000).toFixed(2), ANCHORS.acasxu],
       ]),
     ].join('\n'),
   };
