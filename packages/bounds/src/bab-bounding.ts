@@ -12,7 +12,6 @@ import type { MaxMinSpec } from './spec.js';
 
 /** Memory for the slopes that children inherit (`BabDomain.alpha`); beyond it, children start afresh. */
 const ALPHA_STORE_BYTES = 256 * 2 ** 20;
-
 /** Memory for the intervals that children inherit (`BabDomain.intervals`). */
 const INTERVAL_STORE_BYTES = 256 * 2 ** 20;
 

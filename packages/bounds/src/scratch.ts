@@ -43,7 +43,6 @@ export const SLOT = {
   affineR: 7,
   affineE: 8,
   matrixLive: 9,
-  matrixOut: 10,
 } as const;
 
 /**
