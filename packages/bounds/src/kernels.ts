@@ -96,17 +96,35 @@ export function rowsTimesRowsTSkipping(X: Float64Array, nRows: number, len: numb
   }
 }
 
-/** W^T `[nIn, size]` of a row-major `[size, nIn]` matrix, computed once per weight matrix (weights are never mutated). */
-const transposedCache = new WeakMap<Float64Array, Float64Array>();
+/** Matrices derived from a weight matrix, computed once per matrix and kind (weights are never mutated). */
+const derivedCache = new WeakMap<Float64Array, Map<string, Float64Array>>();
 
-function transposed(W: Float64Array, size: number, nIn: number): Float64Array {
-  let T = transposedCache.get(W);
-  if (T === undefined) {
-    T = new Float64Array(W.length);
-    for (let j = 0; j < size; j++) for (let k = 0; k < nIn; k++) T[k * size + j] = W[j * nIn + k];
-    transposedCache.set(W, T);
+function derived(W: Float64Array, kind: string, compute: () => Float64Array): Float64Array {
+  let perKind = derivedCache.get(W);
+  if (perKind === undefined) {
+    perKind = new Map();
+    derivedCache.set(W, perKind);
   }
-  return T;
+  let out = perKind.get(kind);
+  if (out === undefined) {
+    out = compute();
+    perKind.set(kind, out);
+  }
+  return out;
+}
+
+/** |W| elementwise. */
+export function absolute(W: Float64Array): Float64Array {
+  return derived(W, 'abs', () => Float64Array.from(W, Math.abs));
+}
+
+/** W^T `[nIn, size]` of a row-major `[size, nIn]` matrix. */
+function transposed(W: Float64Array, size: number, nIn: number): Float64Array {
+  return derived(W, 'transposed', () => {
+    const T = new Float64Array(W.length);
+    for (let j = 0; j < size; j++) for (let k = 0; k < nIn; k++) T[k * size + j] = W[j * nIn + k];
+    return T;
+  });
 }
 
 /**

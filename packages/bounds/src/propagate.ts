@@ -3,10 +3,9 @@ import { giveF64, takeF64 } from './scratch.js';
 import { activationDerivative, isActivation, type IrNode, type NodeId } from '@nnmax/onnx';
 import type { GraphInfo } from './graph-info.js';
 import { magnitudes, type IntervalBatch } from './interval-batch.js';
-import { rowsTimesMatrix, rowsTimesRowsT, rowsTimesRowsTSkipping } from './kernels.js';
+import { absolute, rowsTimesMatrix, rowsTimesRowsT, rowsTimesRowsTSkipping } from './kernels.js';
 import type { ActivationBound, Relaxation } from './ops/activation-bound.js';
 import { BOUND_OPS, boundOpOf } from './ops/bound-ops.js';
-import { absolute } from './ops/affine.js';
 import { UNDERFLOW_FLOOR } from './soundness.js';
 
 /**
@@ -32,6 +31,8 @@ export interface BoundContext {
   readonly infeasible: Uint8Array;
   /** Per-node data derived from final intervals by backward rules (see `BackwardOptions.memo`). */
   readonly memo: Map<string, Float64Array>;
+  /** `deadNeurons` of each activation node asked for so far (undefined: none dead). */
+  readonly dead: Map<NodeId, Uint8Array | undefined>;
 }
 
 export type IntermediateMethod = 'ibp' | 'crown';
@@ -76,6 +77,7 @@ export function computeContext(
     overflow: new Uint8Array(nBoxes),
     infeasible: new Uint8Array(nBoxes),
     memo: new Map(),
+    dead: new Map(),
   };
   for (const node of graph.nodes) {
     let iv: IntervalBatch;
@@ -234,24 +236,12 @@ export interface BackSubstituteResult {
 }
 
 /**
- * Upper bounds of the rows `A0 . value(start) + bias0` (`A0` is `[nRows, size(start)]`, row r
- * over box rowBox[r]) by back-substitution to the input. Lower bounds are upper bounds of the
- * negated rows.
- */
-const deadCache = new WeakMap<BoundContext, Map<NodeId, Uint8Array | undefined>>();
-
-/**
  * `[nBoxes, size]` 1 where activation node `id` is a constant 0 whose coefficient cannot change a
  * bound: both lines 0 and the neuron not unstable (so no alpha slope applies either). Undefined
- * when `id` is not an activation or no neuron is dead. Cached per context (intervals are final).
+ * when `id` is not an activation or no neuron is dead. Kept in the context (intervals are final).
  */
 export function deadNeurons(ctx: BoundContext, id: NodeId): Uint8Array | undefined {
-  let perNode = deadCache.get(ctx);
-  if (perNode === undefined) {
-    perNode = new Map();
-    deadCache.set(ctx, perNode);
-  }
-  if (perNode.has(id)) return perNode.get(id);
+  if (ctx.dead.has(id)) return ctx.dead.get(id);
   const r = ctx.relaxations.get(id);
   let dead: Uint8Array | undefined;
   if (r !== undefined) {
@@ -266,10 +256,15 @@ export function deadNeurons(ctx: BoundContext, id: NodeId): Uint8Array | undefin
     }
     if (any) dead = mask;
   }
-  perNode.set(id, dead);
+  ctx.dead.set(id, dead);
   return dead;
 }
 
+/**
+ * Upper bounds of the rows `A0 . value(start) + bias0` (`A0` is `[nRows, size(start)]`, row r
+ * over box rowBox[r]) by back-substitution to the input. Lower bounds are upper bounds of the
+ * negated rows.
+ */
 export function backSubstitute(
   ctx: BoundContext,
   start: NodeId,

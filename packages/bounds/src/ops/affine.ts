@@ -2,7 +2,7 @@ import { nextDown, nextUp } from '@nnmax/core';
 import type { AffineNode } from '@nnmax/onnx';
 import type { BackwardOptions, BackwardStep, BoundOp } from '../bound-op.js';
 import { makeIntervalBatch, magnitudeSums, magnitudes, type IntervalBatch } from '../interval-batch.js';
-import { rowsTimesMatrix, rowsTimesRowsT } from '../kernels.js';
+import { absolute, rowsTimesMatrix, rowsTimesRowsT } from '../kernels.js';
 import type { LinearCoeffs } from '../linear-coeffs.js';
 import { SLOT, scratchF64 } from '../scratch.js';
 import { UNDERFLOW_FLOOR } from '../soundness.js';
@@ -94,19 +94,6 @@ export class AffineBound implements BoundOp<AffineNode> {
     affineBackwardRows(A, nRows, size, rowBox, b, v, floor, G, bias, slack);
     return { inputCoeffs: [out], bias, slack };
   }
-}
-
-/** |W| elementwise, computed once per weight matrix (weights are never mutated). */
-const absoluteCache = new WeakMap<Float64Array, Float64Array>();
-
-export function absolute(W: Float64Array): Float64Array {
-  let out = absoluteCache.get(W);
-  if (out === undefined) {
-    out = new Float64Array(W.length);
-    for (let i = 0; i < W.length; i++) out[i] = Math.abs(W[i]);
-    absoluteCache.set(W, out);
-  }
-  return out;
 }
 
 /**
