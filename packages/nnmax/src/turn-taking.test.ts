@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TurnTaking, type SearchShare } from './turn-taking.js';
+import { improvementShare, TurnTaking, type SearchShare } from './turn-taking.js';
 
 /**
  * Two loops on one thread with a simulated clock: each "step" advances the clock synchronously
@@ -90,5 +90,28 @@ describe('TurnTaking', () => {
     turns.finish('search');
     await turns.afterBab(10);
     expect(turns.spent).toEqual({ searchMs: 10, babMs: 10 });
+  });
+});
+
+describe('improvementShare', () => {
+  it('keeps the active share while the search improves, and the idle share after it stalls', () => {
+    let value = -Infinity;
+    const share = improvementShare(() => value, { active: 0.4, idle: 0.05, minGain: 1e-5, windowMs: 1000 });
+    expect(share(0)).toBe(0.4);
+    value = 1;
+    expect(share(500)).toBe(0.4); // first incumbent at 500 ms
+    expect(share(1499)).toBe(0.4);
+    expect(share(1500)).toBe(0.05); // a second without a gain
+    value = 1 + 5e-6; // below minGain: not a gain
+    expect(share(1600)).toBe(0.05);
+    value = 1 + 2e-5; // gains 2e-5 over the last counted value (1): a gain
+    expect(share(1700)).toBe(0.4);
+    expect(share(2699)).toBe(0.4);
+    expect(share(2700)).toBe(0.05);
+    // later, the window is a quarter of the elapsed time: a gain at 8 s counts until t - 8 s >= t / 4
+    value = 2;
+    expect(share(8000)).toBe(0.4);
+    expect(share(10_600)).toBe(0.4);
+    expect(share(10_700)).toBe(0.05);
   });
 });

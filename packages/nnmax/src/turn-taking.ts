@@ -76,3 +76,25 @@ export type SearchShare = number | ((elapsedMs: number) => number);
 export function shareAt(share: SearchShare, elapsedMs: number): number {
   return typeof share === 'number' ? share : share(elapsedMs);
 }
+
+/**
+ * A share that follows the search's progress: `active` while the search has improved its incumbent
+ * (by more than `minGain`) within the last max(`windowMs`, a quarter of the elapsed time), else
+ * `idle`. `incumbent()` reads the search's current incumbent value; the share is sampled once per
+ * bounding round, so an improvement is seen at the next round.
+ */
+export function improvementShare(
+  incumbent: () => number,
+  { active, idle, minGain, windowMs }: { readonly active: number; readonly idle: number; readonly minGain: number; readonly windowMs: number },
+): (elapsedMs: number) => number {
+  let seen = -Infinity;
+  let gainedAt = 0;
+  return (elapsedMs) => {
+    const v = incumbent();
+    if (v > seen + minGain) {
+      seen = v;
+      gainedAt = elapsedMs;
+    }
+    return elapsedMs - gainedAt < Math.max(windowMs, 0.25 * elapsedMs) ? active : idle;
+  };
+}
