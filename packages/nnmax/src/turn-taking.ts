@@ -80,8 +80,8 @@ export function shareAt(share: SearchShare, elapsedMs: number): number {
 /**
  * A share that follows the search's progress: `active` while the search has improved its incumbent
  * (by more than `minGain`) within the last max(`windowMs`, a quarter of the elapsed time), else
- * `idle`. `incumbent()` reads the search's current incumbent value; the share is sampled once per
- * bounding round, so an improvement is seen at the next round.
+ * `idle`. `incumbent()` reads the search's current incumbent value each time the share is read
+ * (once per bounding round in Node, after every step of either side with TurnTaking).
  */
 export function improvementShare(
   incumbent: () => number,

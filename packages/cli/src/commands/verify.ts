@@ -102,23 +102,30 @@ async function verifyInstances(csvFile: string, timeoutS: number | undefined, se
   }
   const base = dirname(resolve(csvFile));
   const rows = parseInstances(await readText(csvFile, '--instances'), csvFile);
-  const properties = new Map<string, Property>();
+  // each row's property, parsed once per file
+  const parsed = new Map<string, Property>();
+  const properties: Property[] = [];
   for (const row of rows) {
     const path = resolve(base, row.property);
-    if (!properties.has(path)) properties.set(path, parseVnnlib(await readText(path, `${csvFile} property`), path));
+    let property = parsed.get(path);
+    if (property === undefined) {
+      property = parseVnnlib(await readText(path, `${csvFile} property`), path);
+      parsed.set(path, property);
+    }
+    properties.push(property);
   }
   let loaded: { path: string; model: Awaited<ReturnType<typeof loadModel>> } | undefined;
   try {
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       if (io.signal?.aborted) break;
       const t0 = performance.now();
       const modelPath = resolve(base, row.model);
       if (loaded?.path !== modelPath) {
         await loaded?.model.dispose();
-        loaded = undefined;
+        loaded = undefined; // disposed: if the next load throws, `finally` must not dispose it again
         loaded = { path: modelPath, model: await loadModel(modelPath) };
       }
-      const r = await verify(loaded.model, properties.get(resolve(base, row.property)) as Property, { timeLimitMs: 1000 * (timeoutS ?? row.timeoutS), seed, signal: io.signal });
+      const r = await verify(loaded.model, properties[i], { timeLimitMs: 1000 * (timeoutS ?? row.timeoutS), seed, signal: io.signal });
       const text = r.status === 'sat' ? formatVnncompResult('sat', r.x, r.y) : formatVnncompResult(r.status);
       if (outDir !== undefined) await writeFile(join(outDir, `${stem(row.model)}_${stem(row.property)}.txt`), text);
       io.stdout(`${row.model},${row.property},${r.status},${((performance.now() - t0) / 1000).toFixed(3)}\n`);
