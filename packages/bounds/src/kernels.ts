@@ -118,6 +118,19 @@ export function absolute(W: Float64Array): Float64Array {
   return derived(W, 'abs', () => Float64Array.from(W, Math.abs));
 }
 
+/** The sums of |W| over each row of a row-major `[size, nIn]` matrix, `[size]`. */
+export function absRowSums(W: Float64Array, size: number, nIn: number): Float64Array {
+  return derived(W, 'absRowSums', () => {
+    const out = new Float64Array(size);
+    for (let j = 0; j < size; j++) {
+      let t = 0;
+      for (let k = 0; k < nIn; k++) t += Math.abs(W[j * nIn + k]);
+      out[j] = t;
+    }
+    return out;
+  });
+}
+
 /** W^T `[nIn, size]` of a row-major `[size, nIn]` matrix. */
 function transposed(W: Float64Array, size: number, nIn: number): Float64Array {
   return derived(W, 'transposed', () => {
