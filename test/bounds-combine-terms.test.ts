@@ -1,7 +1,7 @@
 import { Rng } from '@nnmax/core';
 import highsModule from 'highs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { combineTerms } from '../packages/bounds/src/combine-terms.js';
+import { combinedRow, combinedRowBound, combineTerms } from '../packages/bounds/src/combine-terms.js';
 
 const highsLoader: typeof highsModule.default =
   (highsModule as Partial<typeof highsModule>).default ?? (highsModule as unknown as typeof highsModule.default);
@@ -126,5 +126,120 @@ describe('combineTerms: a bound on max over a box of the least of several linear
     expect(oneBad.ub).toBeLessThan(1 + 1e-12);
     const allBad = combineTerms(Float64Array.of(NaN, Infinity), Float64Array.of(0, 0), [0, 1], Float64Array.of(0), Float64Array.of(1), 0, 1);
     expect(allBad.ub).toBe(Infinity);
+  });
+});
+
+/** An exact dyadic rational n 2^e (every finite float64 is one). */
+interface Exact {
+  readonly n: bigint;
+  readonly e: number;
+}
+
+function exact(x: number): Exact {
+  if (!Number.isFinite(x)) throw new Error(`not finite: ${x}`);
+  if (x === 0) return { n: 0n, e: 0 };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const sign = bits >> 63n ? -1n : 1n;
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  return biased === 0 ? { n: sign * frac, e: -1074 } : { n: sign * ((1n << 52n) | frac), e: biased - 1075 };
+}
+
+function add(a: Exact, b: Exact): Exact {
+  const e = Math.min(a.e, b.e);
+  return { n: (a.n << BigInt(a.e - e)) + (b.n << BigInt(b.e - e)), e };
+}
+
+function mul(a: Exact, b: Exact): Exact {
+  return { n: a.n * b.n, e: a.e + b.e };
+}
+
+/** Sign of a - b. */
+function compare(a: Exact, b: Exact): number {
+  const d = add(a, { n: -b.n, e: b.e }).n;
+  return d > 0n ? 1 : d < 0n ? -1 : 0;
+}
+
+describe('combinedRow and combinedRowBound: the combination of several terms as one row, with its rounding bounded', () => {
+  /**
+   * Terms whose weighted sum cancels (D_1 is nearly -D_0 lambda_0 / lambda_1), with multipliers that
+   * are not dyadic, so that the float combination really rounds: the slack must cover it.
+   */
+  function cancellingCase(rng: Rng, m: number, nOut: number) {
+    const lambda = Float64Array.from({ length: m }, () => rng.uniform(0.05, 1) / 3);
+    const D = new Float64Array(m * nOut);
+    for (let j = 0; j < m; j++) for (let o = 0; o < nOut; o++) D[j * nOut + o] = rng.normal() * 10 ** rng.int(6);
+    for (let o = 0; o < nOut; o++) D[nOut + o] = (-D[o] * lambda[0]) / lambda[1] + rng.normal() * 1e-9;
+    const e = Float64Array.from({ length: m }, () => rng.normal() * 10 ** rng.int(4));
+    e[1] = (-e[0] * lambda[0]) / lambda[1];
+    const yLo = Float64Array.from({ length: nOut }, () => rng.uniform(-50, 0));
+    const yHi = Float64Array.from(yLo, (l) => l + rng.uniform(0, 50));
+    return { lambda, D, e, yLo, yHi };
+  }
+
+  it('c . y + e is within slack of sum_j lambda_j (D_j . y + e_j) at every vertex of the output box (exact arithmetic), and the rounding is not nil', () => {
+    const rng = new Rng(5);
+    let rounded = 0;
+    for (let s = 0; s < 60; s++) {
+      const m = 2 + (s % 4);
+      const nOut = 1 + (s % 5);
+      const t = cancellingCase(rng, m, nOut);
+      const rows = Array.from({ length: m }, (_, j) => j);
+      const row = combinedRow(t.D, t.e, rows, t.lambda, nOut, t.yLo, t.yHi);
+      expect(row).toBeDefined();
+      if (row === undefined) continue;
+      for (let v = 0; v < 1 << nOut; v++) {
+        const y = Float64Array.from(t.yLo, (l, o) => ((v >> o) & 1 ? t.yHi[o] : l));
+        let truth: Exact = { n: 0n, e: 0 };
+        for (let j = 0; j < m; j++) {
+          let term = exact(t.e[j]);
+          for (let o = 0; o < nOut; o++) term = add(term, mul(exact(t.D[j * nOut + o]), exact(y[o])));
+          truth = add(truth, mul(exact(t.lambda[j]), term));
+        }
+        let rowValue = exact(row.e);
+        for (let o = 0; o < nOut; o++) rowValue = add(rowValue, mul(exact(row.c[o]), exact(y[o])));
+        const diff = add(truth, { n: -rowValue.n, e: rowValue.e });
+        const absDiff = { n: diff.n < 0n ? -diff.n : diff.n, e: diff.e };
+        expect(compare(absDiff, exact(row.slack))).toBeLessThanOrEqual(0);
+        if (diff.n !== 0n) rounded++;
+      }
+    }
+    expect(rounded).toBeGreaterThan(50); // the test would catch a missing slack
+  });
+
+  it('the bound over sum lambda_j is at least (ub + slack) / sum lambda_j in exact arithmetic, of either sign', () => {
+    const rng = new Rng(6);
+    for (let s = 0; s < 200; s++) {
+      const m = 2 + (s % 5);
+      const lambda = Float64Array.from({ length: m }, () => rng.uniform(0, 1) / 7);
+      const row = combinedRow(new Float64Array(m), new Float64Array(m), Array.from({ length: m }, (_, j) => j), lambda, 1, Float64Array.of(-1), Float64Array.of(1));
+      expect(row).toBeDefined();
+      if (row === undefined) continue;
+      const ub = rng.normal() * 10 ** (rng.int(20) - 10);
+      const bound = combinedRowBound(ub, row);
+      let sum: Exact = { n: 0n, e: 0 };
+      for (const w of lambda) sum = add(sum, exact(w));
+      expect(compare(mul(exact(bound), sum), add(exact(ub), exact(row.slack)))).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('refuses multipliers that are negative, NaN or all zero, and keeps infinite bounds infinite', () => {
+    const D = Float64Array.of(1, -1);
+    const e = Float64Array.of(0, 1);
+    const lo = Float64Array.of(0);
+    const hi = Float64Array.of(1);
+    expect(combinedRow(D, e, [0, 1], Float64Array.of(-0.5, 1), 1, lo, hi)).toBeUndefined();
+    expect(combinedRow(D, e, [0, 1], Float64Array.of(Number.NaN, 1), 1, lo, hi)).toBeUndefined();
+    expect(combinedRow(D, e, [0, 1], Float64Array.of(0, 0), 1, lo, hi)).toBeUndefined();
+    expect(combinedRow(D, e, [0, 1], Float64Array.of(1, 1), 1, Float64Array.of(-Infinity), hi)).toBeUndefined();
+    const row = combinedRow(D, e, [0, 1], Float64Array.of(1, 1), 1, lo, hi);
+    expect(row?.c[0]).toBe(0); // min(y, 1 - y) <= (y + 1 - y) / 2 = 1/2
+    expect(combinedRowBound(1, row!)).toBeGreaterThanOrEqual(0.5);
+    expect(combinedRowBound(1, row!)).toBeLessThan(0.5 + 1e-12);
+    expect(combinedRowBound(Infinity, row!)).toBe(Infinity);
+    expect(combinedRowBound(Number.NaN, row!)).toBe(Infinity);
+    expect(combinedRowBound(-Infinity, row!)).toBe(-Infinity);
   });
 });

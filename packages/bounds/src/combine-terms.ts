@@ -11,6 +11,8 @@ export interface CombinedBound {
   readonly ub: number;
   /** The maximiser over the box of the combined linear bound (a candidate near the max-min point). */
   readonly x: Float64Array;
+  /** The multipliers of the terms (>= 0, not normalised): the LP's, or one term's. */
+  readonly lambda: Float64Array;
 }
 
 /**
@@ -49,7 +51,7 @@ export function combineTerms(A: Float64Array, c: Float64Array, rows: readonly nu
   combination(A, rows, lambda, a, nIn);
   const x = new Float64Array(nIn);
   for (let k = 0; k < nIn; k++) x[k] = a[k] > 0 ? hi[bo + k] : a[k] < 0 ? lo[bo + k] : 0.5 * lo[bo + k] + 0.5 * hi[bo + k];
-  return { ub: lp === undefined ? bestValue : Math.min(bestValue, certifiedValue(A, c, rows, lambda, lo, hi, bo, nIn)), x };
+  return { ub: lp === undefined ? bestValue : Math.min(bestValue, certifiedValue(A, c, rows, lambda, lo, hi, bo, nIn)), x, lambda };
 }
 
 /**
@@ -202,8 +204,86 @@ function certifiedValue(A: Float64Array, c: Float64Array, rows: readonly number[
   }
   const H = nextUp(sum + G * mag + UNDERFLOW_FLOOR * (m + 1) * (nIn + 1));
   if (!Number.isFinite(H)) return Infinity;
-  // s is within gamma_m s of the exact sum of the multipliers
+  return overSum(H, s, m);
+}
+
+/**
+ * An upper bound of H / S, where S > 0 is the exact sum of m nonnegative multipliers and s its
+ * float sum: s is within gamma_m s of S, so s (1 -+ 2 gamma) brackets S.
+ */
+function overSum(H: number, s: number, m: number): number {
   const g = dotErrorFactor(m);
   const sExact = H >= 0 ? s * (1 - 2 * g) : s * (1 + 2 * g);
   return nextUp(nextUp(H / sExact));
+}
+
+/**
+ * The combination sum_j lambda_j (D_j . y + e_j) of a disjunct's terms as one row over the
+ * outputs y: c . y + e, with c and e rounded, and the rounding bounded on the output box.
+ */
+export interface CombinedRow {
+  /** fl(sum_j lambda_j D_j) `[nOut]` and fl(sum_j lambda_j e_j). */
+  readonly c: Float64Array;
+  readonly e: number;
+  /** |sum_j lambda_j (D_j . y + e_j) - (c . y + e)| <= slack for every y in the output box. */
+  readonly slack: number;
+  /** fl(sum_j lambda_j) (> 0) and the number of terms. */
+  readonly s: number;
+  readonly m: number;
+  readonly lambda: Float64Array;
+}
+
+/**
+ * The row of the terms `rows` (of `C` `[*, nOut]` and `bias`) combined with multipliers lambda,
+ * for the output box [yLo, yHi], or undefined when it is not finite or the multipliers are not
+ * >= 0 with a positive sum. Each c_o and e is a dot product of length m, within gamma_m of the sum
+ * of its terms' magnitudes (Higham eq. 3.5), and c_o multiplies |y_o| <= max(|yLo_o|, |yHi_o|);
+ * twice gamma also covers the rounding of the slack's own sum, and the underflow floor the
+ * products that underflow.
+ */
+export function combinedRow(C: Float64Array, bias: Float64Array, rows: readonly number[], lambda: Float64Array, nOut: number, yLo: Float64Array, yHi: Float64Array): CombinedRow | undefined {
+  const m = rows.length;
+  let s = 0;
+  for (let j = 0; j < m; j++) {
+    if (!(lambda[j] >= 0) || !Number.isFinite(lambda[j])) return undefined;
+    s += lambda[j];
+  }
+  if (!(s > 0) || !Number.isFinite(s)) return undefined;
+  const c = new Float64Array(nOut);
+  let slack = 0;
+  let yMaxSum = 0;
+  for (let o = 0; o < nOut; o++) {
+    let v = 0;
+    let mag = 0;
+    for (let j = 0; j < m; j++) {
+      const p = lambda[j] * C[rows[j] * nOut + o];
+      v += p;
+      mag += Math.abs(p);
+    }
+    c[o] = v;
+    const yMax = Math.max(Math.abs(yLo[o]), Math.abs(yHi[o]));
+    slack += mag * yMax;
+    yMaxSum += yMax;
+  }
+  let e = 0;
+  for (let j = 0; j < m; j++) {
+    const p = lambda[j] * bias[rows[j]];
+    e += p;
+    slack += Math.abs(p);
+  }
+  slack = 2 * dotErrorFactor(m) * slack + UNDERFLOW_FLOOR * (m + 1) * (1 + yMaxSum);
+  if (!Number.isFinite(slack) || !Number.isFinite(e)) return undefined;
+  return { c, e, slack, s, m, lambda };
+}
+
+/**
+ * Certified: max over the domain of min_j (D_j . y + e_j) <= the result, given `ub`, a certified
+ * upper bound of c . y + e over the domain (e.g. by back-substitution of the row).
+ */
+export function combinedRowBound(ub: number, row: CombinedRow): number {
+  if (Number.isNaN(ub)) return Infinity;
+  if (ub === -Infinity) return -Infinity;
+  const H = nextUp(ub + row.slack);
+  if (!Number.isFinite(H)) return Infinity;
+  return overSum(H, row.s, row.m);
 }
