@@ -1,12 +1,12 @@
 /**
  * Turn taking between the search portfolio and branch-and-bound when both compute on one thread.
  *
- * With onnxruntime-node a search step awaits a session that computes on onnxruntime's own thread,
- * so branch-and-bound (JavaScript) runs during the step and the two overlap on two cores; a short
- * sleep per bounding round is all the sharing they need (see solve.ts). With onnxruntime-web's
- * wasm backend the session computes on the calling thread: a step blocks branch-and-bound for its
- * whole length, and a timer-based sleep (clamped to 4 ms in browsers) leaves the thread idle or
- * hands it to the search for far longer than its share. Here each side reports the time of its
+ * With onnxruntime-node a search step blocks the thread too (1.30's `run` is synchronous behind a
+ * setImmediate), but Node's timers are exact: a sleep after each bounding round, as long as the
+ * search's share asks, is all the sharing they need, the search's steps running during it (see
+ * solve.ts). With onnxruntime-web's wasm backend in a browser a timer-based sleep is clamped to
+ * 4 ms: it leaves the thread idle or hands it to the search for far longer than its share. Here
+ * each side reports the time of its
  * last step and, when it is ahead of its share, waits on a promise that the other side resolves
  * once it has caught up or finished: the thread is never idle and the shares hold.
  *

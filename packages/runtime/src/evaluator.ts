@@ -11,8 +11,10 @@ export interface Evaluator {
   /** Whether `valuesAndGradients` is available (the model fits the IR). */
   readonly hasGradients: boolean;
   /**
-   * Whether the runtime computes on the calling thread, so that JavaScript cannot run while a call
-   * is pending (onnxruntime-web's wasm); onnxruntime-node computes on its own threads.
+   * Whether the runtime computes on the calling thread where timers cannot share that thread
+   * fairly, so that work beside it must take explicit turns (onnxruntime-web's wasm in a browser,
+   * where timers are clamped to 4 ms). onnxruntime-node's `run` blocks the calling thread too, but
+   * Node's exact timers share it (see nnmax's turn-taking.ts); its worker lanes compute elsewhere.
    */
   readonly computesOnCallingThread: boolean;
   /** Network outputs for n points: x is [n, nIn]; returns [n, nOut]. */
