@@ -154,6 +154,24 @@ function combination(A: Float64Array, rows: readonly number[], lambda: Float64Ar
   }
 }
 
+/**
+ * For each column k < width: sum[k] = the float sum over j, in order, of lambda_j M[rows[j], k], and
+ * mag[k] = the sum of the magnitudes of those products (the scale of its rounding error).
+ */
+function weightedRows(M: Float64Array, rows: readonly number[], lambda: Float64Array, width: number, sum: Float64Array, mag: Float64Array): void {
+  for (let k = 0; k < width; k++) {
+    let v = 0;
+    let vMag = 0;
+    for (let j = 0; j < rows.length; j++) {
+      const p = lambda[j] * M[rows[j] * width + k];
+      v += p;
+      vMag += Math.abs(p);
+    }
+    sum[k] = v;
+    mag[k] = vMag;
+  }
+}
+
 /** max over the box of A_r . x + c_r, rounded outward. */
 function singleBound(A: Float64Array, c: Float64Array, r: number, lo: Float64Array, hi: Float64Array, bo: number, nIn: number): number {
   let sum = c[r];
@@ -188,14 +206,12 @@ function certifiedValue(A: Float64Array, c: Float64Array, rows: readonly number[
     mag += Math.abs(t);
   }
   if (!(s > 0)) return Infinity;
+  const a = new Float64Array(nIn);
+  const aMag = new Float64Array(nIn);
+  weightedRows(A, rows, lambda, nIn, a, aMag);
   for (let k = 0; k < nIn; k++) {
-    let ak = 0;
-    let akMag = 0;
-    for (let j = 0; j < m; j++) {
-      const p = lambda[j] * A[rows[j] * nIn + k];
-      ak += p;
-      akMag += Math.abs(p);
-    }
+    const ak = a[k];
+    const akMag = aMag[k];
     const l = lo[bo + k];
     const h = hi[bo + k];
     const t = ak >= 0 ? ak * h : ak * l;
@@ -250,19 +266,13 @@ export function combinedRow(C: Float64Array, bias: Float64Array, rows: readonly 
   }
   if (!(s > 0) || !Number.isFinite(s)) return undefined;
   const c = new Float64Array(nOut);
+  const cMag = new Float64Array(nOut);
+  weightedRows(C, rows, lambda, nOut, c, cMag);
   let slack = 0;
   let yMaxSum = 0;
   for (let o = 0; o < nOut; o++) {
-    let v = 0;
-    let mag = 0;
-    for (let j = 0; j < m; j++) {
-      const p = lambda[j] * C[rows[j] * nOut + o];
-      v += p;
-      mag += Math.abs(p);
-    }
-    c[o] = v;
     const yMax = Math.max(Math.abs(yLo[o]), Math.abs(yHi[o]));
-    slack += mag * yMax;
+    slack += cMag[o] * yMax;
     yMaxSum += yMax;
   }
   let e = 0;

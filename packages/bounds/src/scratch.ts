@@ -38,11 +38,10 @@ export const SLOT = {
   matrixA: 2,
   affineMid: 3,
   affineRad: 4,
-  affineMag: 5,
+  affineMagMax: 5,
   affineC: 6,
   affineR: 7,
-  affineE: 8,
-  matrixLive: 9,
+  matrixLive: 8,
 } as const;
 
 /**

@@ -6,9 +6,9 @@
  * search's share asks, is all the sharing they need, the search's steps running during it (see
  * solve.ts). With onnxruntime-web's wasm backend in a browser a timer-based sleep is clamped to
  * 4 ms: it leaves the thread idle or hands it to the search for far longer than its share. Here
- * each side reports the time of its
- * last step and, when it is ahead of its share, waits on a promise that the other side resolves
- * once it has caught up or finished: the thread is never idle and the shares hold.
+ * each side reports the time of its last step and, when it is ahead of its share, waits on a
+ * promise that the other side resolves once it has caught up or finished: the thread is never
+ * idle and the shares hold.
  *
  * Exactly one side is owed time at any moment (the search when its time is below `searchShare` of
  * the total, else branch-and-bound), and only the side that is not owed waits, so the two never

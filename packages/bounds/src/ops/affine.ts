@@ -26,34 +26,33 @@ export class AffineBound implements BoundOp<AffineNode> {
     const out = makeIntervalBatch(nBoxes, size);
     const mid = scratchF64(SLOT.affineMid, nBoxes * nIn); // [nBoxes, nIn]
     const rad = scratchF64(SLOT.affineRad, nBoxes * nIn); // [nBoxes, nIn]
-    const mag = scratchF64(SLOT.affineMag, nBoxes * nIn); // [nBoxes, nIn] |mid| + rad
-    for (let i = 0; i < mid.length; i++) {
-      const l = inp.lo[i];
-      const h = inp.hi[i];
-      const m = 0.5 * l + 0.5 * h;
-      const d = nextUp(Math.max(h - m, m - l));
-      mid[i] = m;
-      rad[i] = d;
-      mag[i] = Math.abs(m) + d;
+    const magMax = scratchF64(SLOT.affineMagMax, nBoxes); // [nBoxes] max over inputs of |mid| + rad
+    for (let q = 0; q < nBoxes; q++) {
+      let mx = 0;
+      for (let k = 0; k < nIn; k++) {
+        const i = q * nIn + k;
+        const l = inp.lo[i];
+        const h = inp.hi[i];
+        const m = 0.5 * l + 0.5 * h;
+        const d = nextUp(Math.max(h - m, m - l));
+        mid[i] = m;
+        rad[i] = d;
+        if (Math.abs(m) + d > mx) mx = Math.abs(m) + d;
+      }
+      magMax[q] = mx;
     }
     const absW = absolute(W);
+    const rowAbs = absRowSums(W, size, nIn);
     const c = scratchF64(SLOT.affineC, nBoxes * size); // [nBoxes, size]
     const r = scratchF64(SLOT.affineR, nBoxes * size); // [nBoxes, size]
-    const e = scratchF64(SLOT.affineE, nBoxes * size); // [nBoxes, size] the error scale
     rowsTimesRowsT(mid, nBoxes, W, size, nIn, c);
     rowsTimesRowsT(rad, nBoxes, absW, size, nIn, r);
-    const rowAbs = absRowSums(W, size, nIn);
-    for (let q = 0; q < nBoxes; q++) {
-      let m = 0;
-      for (let k = 0; k < nIn; k++) if (mag[q * nIn + k] > m) m = mag[q * nIn + k];
-      for (let j = 0; j < size; j++) e[q * size + j] = m * rowAbs[j];
-    }
     for (let s = 0; s < nBoxes; s++) {
       const oo = s * size;
       for (let j = 0; j < size; j++) {
         const q = oo + j;
         const cj = c[q] + b[j];
-        const err = errorFactor * (Math.abs(b[j]) + e[q]) + UNDERFLOW_FLOOR;
+        const err = errorFactor * (Math.abs(b[j]) + magMax[s] * rowAbs[j]) + UNDERFLOW_FLOOR;
         if (!Number.isFinite(err) || !Number.isFinite(cj)) {
           out.lo[q] = -Infinity;
           out.hi[q] = Infinity;
