@@ -343,3 +343,40 @@ describe('combined rows: CROWN on the best combination of a disjunct\'s terms', 
     expect(r.boxesBounded).toBeLessThan(3500);
   });
 });
+
+describe('the time limit holds when bounding a round takes long', () => {
+  it('a round is cut to what the measured cost per child leaves of the limit (a slow evaluate callback: 2 ms per candidate)', async () => {
+    // On 784-input networks one domain takes up to a second to bound, and a round of 128 ran
+    // seconds past the limit (ERAN mnist_relu_9_200 at 10 s: 17.6 s). Here a slow candidate
+    // evaluation makes the first round (256 children) outlast the roots' batch (128): without the
+    // cap it ran to its end, 1.5 s past the limit; with it, 0.2 s.
+    const file = join(BENCHMARKS, 'acasxu', 'ACASXU_run2a_1_1_batch_2000.onnx');
+    const ir = requireIr(importModel(readFileSync(file), file));
+    const vnnlib = join(BENCHMARKS, 'acasxu', 'prop_1.vnnlib');
+    const pcase = parseVnnlib(readFileSync(vnnlib, 'utf8'), vnnlib).cases[0];
+    const spec = marginSpecOf(pcase, ir.nOut);
+    const evaluate = async (points: readonly Float64Array[]): Promise<Float64Array> => {
+      await new Promise((resolve) => setTimeout(resolve, 2 * points.length));
+      const X = new Float64Array(points.length * ir.nIn);
+      points.forEach((p, i) => X.set(p, i * ir.nIn));
+      return evaluateSpec(spec, forward64(ir, X, points.length), points.length);
+    };
+    // 128 roots (slices of input 0), bounded in one batch before the loop: the first round splits 128
+    const roots = Array.from({ length: 128 }, (_, i) => {
+      const lo = Float64Array.from(pcase.box.lo);
+      const hi = Float64Array.from(pcase.box.hi);
+      const w = (pcase.box.hi[0] - pcase.box.lo[0]) / 128;
+      lo[0] = pcase.box.lo[0] + i * w;
+      hi[0] = i === 127 ? pcase.box.hi[0] : pcase.box.lo[0] + (i + 1) * w;
+      return makeBox(lo, hi);
+    });
+    // the roots alone (the limit is checked first after them), then a limit half as long again
+    const first = await branchAndBound(ir, spec, roots, { tol: 0, timeLimitMs: 1, evaluate });
+    expect(first.boxesBounded).toBe(128);
+    const limit = 1.5 * first.elapsedMs;
+    const r = await branchAndBound(ir, spec, roots, { tol: 0, timeLimitMs: limit, evaluate });
+    expect(r.status).toBe('timeout');
+    expect(r.boxesBounded).toBeGreaterThan(128);
+    expect(r.elapsedMs).toBeLessThan(limit + 0.4 * first.elapsedMs);
+  }, 30_000);
+});

@@ -68,7 +68,7 @@ export interface BabOptions {
    * strictly below it (proof); domains whose bound is below the target are pruned.
    */
   readonly target?: number;
-  /** BabDomains popped and split per round (default 128). */
+  /** BabDomains popped and split per round (default 128; fewer when a full round would outlast the time limit). */
   readonly batchSize?: number;
   /**
    * 'input': split input boxes; 'relu': split unstable ReLUs (then inputs, once a domain has no
@@ -297,7 +297,8 @@ class BabSearch {
       const stop = this.checkStop();
       if (stop !== undefined) return stop;
       const batch: BabDomain[] = [];
-      while (batch.length < this.o.batchSize && this.heap.size > 0) {
+      const limit = this.roundLimit();
+      while (batch.length < limit && this.heap.size > 0) {
         const d = this.heap.pop() as BabDomain;
         if (this.isPruned(d.ub)) {
           this.close(d.ub);
@@ -320,6 +321,20 @@ class BabSearch {
         this.lastYield = now();
       }
     }
+  }
+
+  /**
+   * Domains split this round: `batchSize`, or fewer when the measured cost per child says a full
+   * round would outlast the time limit (a round is not interrupted; on 784-input networks one
+   * takes seconds). At least one.
+   */
+  private roundLimit(): number {
+    const left = this.o.timeLimitMs - (now() - this.t0);
+    const L = this.localMsPerDomain;
+    if (!Number.isFinite(left) || L === undefined) return this.o.batchSize;
+    const R = this.helper?.isReady ? this.remoteMsPerDomain : undefined;
+    const msPerChild = R === undefined ? L : (L * R) / (L + R);
+    return Math.max(1, Math.min(this.o.batchSize, Math.floor(left / (2 * msPerChild))));
   }
 
   private threshold(): number {
