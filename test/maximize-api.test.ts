@@ -96,6 +96,26 @@ describe('maximize / minimize (library API)', () => {
     expect(r.x[0]).toBe(1.25);
   });
 
+  it("the searches' first runs start from the best point of the quasi-random design (basin hopping's first evaluation is there)", async () => {
+    const ev = tll.evaluator;
+    const calls: { x: Float64Array; n: number }[] = [];
+    const values = ev.values.bind(ev);
+    const valuesAndGradients = ev.valuesAndGradients.bind(ev);
+    ev.values = (x, n) => (calls.push({ x: x.slice(), n }), values(x, n));
+    ev.valuesAndGradients = (x, n, c) => (calls.push({ x: x.slice(), n }), valuesAndGradients(x, n, c));
+    try {
+      await maximize(tll, { box, method: 'basinhopping', timeLimitMs: 50, seed: 3 });
+    } finally {
+      ev.values = values;
+      ev.valuesAndGradients = valuesAndGradients;
+    }
+    const design = calls[0];
+    expect(design.n).toBeGreaterThan(100);
+    const y = forward64(tll.requireIr(), design.x, design.n);
+    const best = y.indexOf(Math.max(...y));
+    expect(Array.from(calls[1].x.subarray(0, 2))).toEqual(Array.from(design.x.subarray(2 * best, 2 * best + 2)));
+  });
+
   it('bad options are typed errors naming the option', async () => {
     await expect(maximize(tll, { box: { lo: [1, 0], hi: [0, 1] } })).rejects.toThrow(InvalidOptionError);
     await expect(maximize(tll, { box: { lo: [0], hi: [1] } })).rejects.toThrow(/box/);

@@ -51,4 +51,21 @@ describe('DifferentialEvolution (best/1/bin, dithered, batched generations)', ()
     expect(rounds).toBeLessThan(100_000);
     expect(de.stop()).toContain('tolFun');
   });
+
+  it('stops with tolStagnation after maxStagnation generations without a better value, and only then', () => {
+    // the seed is the maximiser of -|x|_1, so no generation improves on the first population
+    const f = (x: Float64Array): number => -x.reduce((a, v) => a + Math.abs(v), 0);
+    const run = (maxStagnation: number | undefined): { generations: number; reasons: readonly string[] } => {
+      const de = new DifferentialEvolution({ box: box5, rng: new Rng(6), tolFun: 0, maxStagnation, seeds: [new Float64Array(5)] });
+      let generations = 0;
+      while (de.stop().length === 0 && generations < 50) {
+        const pts = de.ask();
+        de.tell(pts, Float64Array.from(pts, f));
+        generations++;
+      }
+      return { generations, reasons: de.stop() };
+    };
+    expect(run(7)).toEqual({ generations: 8, reasons: ['tolStagnation'] }); // the first population, then 7
+    expect(run(undefined)).toEqual({ generations: 50, reasons: [] });
+  });
 });

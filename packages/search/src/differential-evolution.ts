@@ -15,6 +15,8 @@ export interface DifferentialEvolutionOptions {
   readonly tolFun?: number;
   /** Evaluation budget (whole generations only). */
   readonly maxEvaluations?: number;
+  /** Stop 'tolStagnation' after this many generations without a better best value. */
+  readonly maxStagnation?: number;
   /** Points to put in the first population (e.g. the incumbent); the rest is a Latin hypercube. */
   readonly seeds?: readonly Float64Array[];
 }
@@ -31,6 +33,7 @@ export const DIFFERENTIAL_EVOLUTION_DEFAULTS = {
   recombination: 0.7,
   tolFun: 0.01,
   maxEvaluations: Infinity,
+  maxStagnation: Infinity,
 } as const;
 
 /**
@@ -38,7 +41,9 @@ export const DIFFERENTIAL_EVOLUTION_DEFAULTS = {
  * MAXIMISATION, batched: every ask() is one whole generation of trial vectors (scipy's
  * 'deferred' updating), and tell() keeps each trial that is at least as good as its parent.
  * A trial coordinate outside the box is redrawn uniformly inside it (scipy's repair). The first
- * population is a Latin hypercube over the box; fixed inputs (lo == hi) stay fixed.
+ * population is a Latin hypercube over the box; fixed inputs (lo == hi) stay fixed. It stops on
+ * 'tolFun' (scipy's convergence test), 'tolStagnation' (`maxStagnation` generations without a
+ * better best value; off by default, as in scipy) or 'maxEvaluations'.
  */
 export class DifferentialEvolution implements Optimizer {
   readonly name = 'differential-evolution';
@@ -46,7 +51,8 @@ export class DifferentialEvolution implements Optimizer {
   best: { x: Float64Array; value: number } | undefined;
   private readonly box: Box;
   private readonly rng: Rng;
-  private readonly o: { popsizeFactor: number; mutation: readonly [number, number]; recombination: number; tolFun: number; maxEvaluations: number };
+  private readonly o: { popsizeFactor: number; mutation: readonly [number, number]; recombination: number; tolFun: number; maxEvaluations: number; maxStagnation: number };
+  private stagnant = 0;
   private readonly free: number[];
   private readonly population: Float64Array[];
   private readonly values: Float64Array;
@@ -65,6 +71,7 @@ export class DifferentialEvolution implements Optimizer {
     checkInterval('recombination', o.recombination, 0, 1, '[]');
     checkInterval('tolFun', o.tolFun, 0, Infinity, '[)');
     checkInteger('maxEvaluations', o.maxEvaluations, 1, true);
+    checkInteger('maxStagnation', o.maxStagnation, 1, true);
     this.o = o;
     const n = this.box.lo.length;
     this.free = [];
@@ -111,7 +118,9 @@ export class DifferentialEvolution implements Optimizer {
     checkTell(this.name, this.asked, points, values, grads, false);
     this.asked = undefined;
     this.evaluations += points.length;
+    const before = this.best?.value;
     this.best = updateBest(this.best, points, values);
+    this.stagnant = this.isInitialised && this.best?.value === before ? this.stagnant + 1 : 0;
     for (let k = 0; k < points.length; k++) {
       const v = rankValue(values[k]);
       if (!this.isInitialised) {
@@ -132,6 +141,7 @@ export class DifferentialEvolution implements Optimizer {
   private checkStop(): void {
     const size = this.population.length;
     if (this.evaluations + size > this.o.maxEvaluations) this.stopReasons.push('maxEvaluations');
+    if (this.stagnant >= this.o.maxStagnation) this.stopReasons.push('tolStagnation');
     let mean = 0;
     let finite = 0;
     for (const v of this.values) if (Number.isFinite(v)) {
