@@ -81,8 +81,10 @@ export class ScrambledHalton {
  * many positions.
  */
 class DigitPermutation {
-  /** values[p] for p < length: the permutation drawn so far (typed: `get` is the hot loop). */
-  private values: Int32Array;
+  /** values[0], drawn at construction: most permutations of a high-dimensional design need no other. */
+  private readonly first: number;
+  /** values[p] for p < length once a second position is drawn (typed: `get` is the hot loop). */
+  private values: Int32Array | undefined;
   private length = 1;
   private used: Uint8Array | undefined;
   /** Unused values once the permutation is half full; the first `nRest` entries are live. */
@@ -93,20 +95,21 @@ class DigitPermutation {
     private readonly base: number,
     private readonly rng: Rng,
   ) {
-    this.values = new Int32Array(1);
-    this.values[0] = rng.int(base);
+    this.first = rng.int(base);
   }
 
   get(d: number): number {
+    if (d === 0) return this.first;
     if (d >= this.length) this.extend(d);
-    return this.values[d];
+    return (this.values as Int32Array)[d];
   }
 
   private extend(d: number): void {
     const b = this.base;
-    if (d >= this.values.length) {
-      const grown = new Int32Array(Math.min(b, Math.max(d + 1, 2 * this.values.length, 16)));
-      grown.set(this.values.subarray(0, this.length));
+    if (this.values === undefined || d >= this.values.length) {
+      const grown = new Int32Array(Math.min(b, Math.max(d + 1, 2 * (this.values?.length ?? 1), 16)));
+      if (this.values) grown.set(this.values.subarray(0, this.length));
+      else grown[0] = this.first;
       this.values = grown;
     }
     const values = this.values;
@@ -135,7 +138,7 @@ class DigitPermutation {
   private usedFlags(): Uint8Array {
     if (!this.used) {
       this.used = new Uint8Array(this.base);
-      for (let p = 0; p < this.length; p++) this.used[this.values[p]] = 1;
+      for (let p = 0; p < this.length; p++) this.used[(this.values as Int32Array)[p]] = 1;
     }
     return this.used;
   }
