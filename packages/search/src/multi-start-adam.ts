@@ -132,6 +132,8 @@ export class MultiStartAdam implements Optimizer {
     for (let i = 0; i < n; i++) this.width[i] = this.box.hi[i] - this.box.lo[i];
     this.hasFreeCoordinate = this.width.some((w) => w > 0);
     this.halton = new ScrambledHalton(n, o.rng.fork());
+    // the first starts' quasi-random points in one batch (the same points, drawn faster)
+    this.queue.push(...this.halton.nextBatch(Math.max(0, o.nStarts - this.queue.length)).map((u) => unitToBox(u, this.box)));
     for (let k = 0; k < o.nStarts; k++) {
       const s: Start = {
         x: new Float64Array(n),
