@@ -37,6 +37,31 @@ describe('verify: agreed VNN-COMP verdicts, never a wrong one', () => {
   });
 });
 
+describe('verify stops at the first counterexample, whichever side finds it', () => {
+  it('ACAS Xu N1,5 property 2: once branch-and-bound has a point with margin >= 0, the answer follows at once', async () => {
+    // The margin's maximum is about 2.4e-4 here, in a small region that branch-and-bound's
+    // candidates hit before the search does. The search used to run on until it found one itself
+    // (3.7 s later in one run).
+    const dir = join(BENCHMARKS, 'acasxu');
+    const property = parseVnnlib(readFileSync(join(dir, 'prop_2.vnnlib'), 'utf8'), 'prop_2.vnnlib');
+    const model = await loadModel(join(dir, 'ACASXU_run2a_1_5_batch_2000.onnx'));
+    try {
+      let firstSatMs: number | undefined;
+      const r = await verify(model, property, {
+        timeLimitMs: 30_000,
+        onProgress: (e) => {
+          if (firstSatMs === undefined && e.value >= 0) firstSatMs = e.elapsedMs;
+        },
+      });
+      expect(r.status).toBe('sat');
+      expect(firstSatMs).toBeDefined();
+      expect(r.timeMs - firstSatMs!).toBeLessThan(500);
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+});
+
 describe('nnmax verify (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nnmax-verify-'));
   const net = join(BENCHMARKS, 'test/test_sat.onnx');

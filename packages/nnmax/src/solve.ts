@@ -157,8 +157,12 @@ export async function solve(
     rng: new Rng(search.seed),
     hasGradients: model.evaluator.hasGradients,
     report,
-    // Branch-and-bound has finished: closed the gap, excluded the target, or stopped on memory.
-    shouldStop: () => babError !== undefined || (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
+    // Branch-and-bound has finished: closed the gap, reached or excluded the target, or stopped on
+    // memory; or its incumbent reached the target (the search's own is checked by the portfolio).
+    shouldStop: () =>
+      babError !== undefined ||
+      (search.target !== undefined && incumbentValue() >= search.target) ||
+      (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
     afterStep: turns && ((ms) => turns.afterSearch(ms)),
   }).catch((e: unknown) => {
     turns?.finish('search');
