@@ -154,7 +154,9 @@ async function firstAscent(ctx: SearchContext, options: PortfolioOptions, stopCa
   const before = ctx.incumbent?.value;
   let cause: StopCause | undefined;
   for (let i = 0; i < FIRST_ASCENT_ROUNDS && ascent.stop().length === 0 && performance.now() < until && cause === undefined; i++) {
+    const t = performance.now();
     await step(ctx, ascent);
+    await options.afterStep?.(performance.now() - t);
     cause = stopCause();
   }
   if (ctx.incumbent?.value !== before) options.report('ascent');
