@@ -1,7 +1,7 @@
 import { InvalidOptionError, clampToBox, type Box, type Rng } from '@nnmax/core';
 import { checkTell, updateBest, type Optimizer, type StopReason } from './optimizer.js';
 import { checkBox, checkInteger, checkInterval, definedOnly } from './options.js';
-import { ScrambledHalton, unitToBox } from './quasi-random.js';
+import { pointsInBox, ScrambledHalton, unitToBox } from './quasi-random.js';
 
 export interface MultiStartAdamOptions {
   readonly box: Box;
@@ -133,7 +133,7 @@ export class MultiStartAdam implements Optimizer {
     this.hasFreeCoordinate = this.width.some((w) => w > 0);
     this.halton = new ScrambledHalton(n, o.rng.fork());
     // the first starts' quasi-random points in one batch (the same points, drawn faster)
-    this.queue.push(...this.halton.nextBatch(Math.max(0, o.nStarts - this.queue.length)).map((u) => unitToBox(u, this.box)));
+    this.queue.push(...pointsInBox(this.halton, Math.max(0, o.nStarts - this.queue.length), this.box));
     for (let k = 0; k < o.nStarts; k++) {
       const s: Start = {
         x: new Float64Array(n),

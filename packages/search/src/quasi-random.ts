@@ -138,18 +138,12 @@ class DigitPermutation {
     }
     const values = this.values;
     for (let p = this.length; p <= d; p++) {
-      if (2 * p < b && p < SCAN_POSITIONS && this.used === undefined) {
-        // few positions drawn: look the value up among them (no flag table of `base` bytes yet)
-        let v = this.rng.int(b);
-        while (isAmong(values, p, v)) v = this.rng.int(b);
-        values[p] = v;
-        continue;
-      }
       if (2 * p < b) {
-        const used = this.usedFlags();
+        // few positions drawn: look the value up among them (no flag table of `base` bytes yet)
+        const used = p < SCAN_POSITIONS && this.used === undefined ? undefined : this.usedFlags();
         let v = this.rng.int(b);
-        while (used[v]) v = this.rng.int(b);
-        used[v] = 1;
+        while (used ? used[v] : isAmong(values, p, v)) v = this.rng.int(b);
+        if (used) used[v] = 1;
         values[p] = v;
         continue;
       }
@@ -200,6 +194,11 @@ export function unitToBox(u: Float64Array, box: Box): Float64Array {
   const x = new Float64Array(u.length);
   for (let i = 0; i < u.length; i++) x[i] = box.lo[i] + u[i] * (box.hi[i] - box.lo[i]);
   return clampToBox(x, box);
+}
+
+/** The next n points of the sequence, mapped into the box. */
+export function pointsInBox(halton: ScrambledHalton, n: number, box: Box): Float64Array[] {
+  return halton.nextBatch(n).map((u) => unitToBox(u, box));
 }
 
 export interface QuasiRandomOptions {
@@ -253,8 +252,7 @@ export class QuasiRandomSampler implements Optimizer {
 
   ask(): Float64Array[] {
     const n = Math.min(this.batchSize, this.total - this.generated);
-    const points: Float64Array[] = [];
-    for (const u of this.halton.nextBatch(n)) points.push(unitToBox(u, this.box));
+    const points = pointsInBox(this.halton, n, this.box);
     this.generated += n;
     this.asked = points;
     return points;
@@ -276,7 +274,5 @@ export function quasiRandomPoints(box: Box, n: number, rng: Rng): Float64Array[]
   const checked = checkBox(box);
   checkInteger('n', n, 0);
   const halton = new ScrambledHalton(checked.lo.length, rng.fork());
-  const out: Float64Array[] = [];
-  for (const u of halton.nextBatch(n)) out.push(unitToBox(u, checked));
-  return out;
+  return pointsInBox(halton, n, checked);
 }
