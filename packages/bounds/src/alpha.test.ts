@@ -3,7 +3,7 @@ import { forward64 } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { optimiseAlpha } from './alpha.js';
 import { analyseGraph } from './graph-info.js';
-import { computeContext } from './propagate.js';
+import { backSubstitute, computeContext } from './propagate.js';
 import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 describe('optimiseAlpha warm start', () => {
@@ -46,5 +46,15 @@ describe('optimiseAlpha warm start', () => {
         expect(v).toBeLessThanOrEqual(clamped.upper[r]);
       }
     }
+  });
+
+  it('given the rows\' CROWN bound, gives the same result as computing it; given a tighter one, keeps it where no step beats it', () => {
+    const own = optimiseAlpha(ctx, graph.output, C, rowBox, undefined, { iterations: 3 });
+    const crown = backSubstitute(ctx, graph.output, C, rowBox, undefined, {});
+    const given = optimiseAlpha(ctx, graph.output, C, rowBox, undefined, { iterations: 3, crown });
+    expect(Array.from(given.upper)).toEqual(Array.from(own.upper));
+    expect(Array.from(given.inputA)).toEqual(Array.from(own.inputA));
+    const tighter = { ...crown, upper: Float64Array.from(own.upper, (u) => u - 1) };
+    expect(Array.from(optimiseAlpha(ctx, graph.output, C, rowBox, undefined, { iterations: 3, crown: tighter }).upper)).toEqual(Array.from(tighter.upper));
   });
 });

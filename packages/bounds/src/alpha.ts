@@ -15,6 +15,12 @@ export interface AlphaOptions {
    * NaN entries, and nodes or rows not given, start from the context's lower slopes.
    */
   readonly init?: ReadonlyMap<NodeId, Float64Array>;
+  /**
+   * A sound bound of the rows that the caller has already (their plain CROWN bound, possibly
+   * tightened elsewhere): it is the starting best, in place of a CROWN pass of its own. Branch-
+   * and-bound passes its CROWN rows: the pass repeated them, a fifth of alpha-CROWN's passes.
+   */
+  readonly crown?: BackSubstituteResult;
 }
 
 export interface AlphaResult extends BackSubstituteResult {
@@ -71,7 +77,7 @@ export function optimiseAlpha(
     alpha.set(node.id, a);
     ranges.set(node.id, range);
   }
-  const first = backSubstitute(ctx, start, A0, rowBox, bias0, {});
+  const first = options.crown ?? backSubstitute(ctx, start, A0, rowBox, bias0, {});
   if (alpha.size === 0 || iterations <= 0) return { ...first, alpha: new Map() };
   const best = first;
   const bestUpper = Float64Array.from(best.upper);

@@ -517,7 +517,14 @@ export class DomainBounder {
       }
     });
     const sub = selectRows(rows, C, nOut, rowBox, bias);
-    const res = optimiseAlpha(ctx, this.graph.output, sub.C, sub.rowBox, sub.bias, { iterations: this.settings.alphaIterations, init });
+    // the rows' CROWN bounds, computed already: alpha-CROWN starts from them
+    const crown = { upper: new Float64Array(rows.length), inputA: new Float64Array(rows.length * nIn), inputBias: new Float64Array(rows.length) };
+    rows.forEach((r, t) => {
+      crown.upper[t] = upper[r];
+      crown.inputA.set(inputA.subarray(r * nIn, (r + 1) * nIn), t * nIn);
+      crown.inputBias[t] = inputBias[r];
+    });
+    const res = optimiseAlpha(ctx, this.graph.output, sub.C, sub.rowBox, sub.bias, { iterations: this.settings.alphaIterations, init, crown });
     this.storeAlpha(domains, rows, owner, term, res.alpha);
     rows.forEach((r, t) => {
       if (res.upper[t] < upper[r]) {
