@@ -1,0 +1,184 @@
+import fc from 'fast-check';
+import { makeBox, Rng, type Box } from '@nnmax/core';
+import { branchAndBound, DomainBounder, evaluateSpec, type BabDomain, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
+import { forwardAll, type IrGraph } from '@nnmax/onnx';
+import { describe, expect, it } from 'vitest';
+import { boxArb, buildNet, densePoints, netSpec, type NetSpec } from './helpers/random-nets.js';
+
+/**
+ * Branch-and-bound's bookkeeping on random small networks (every activation, DAG blocks), checked
+ * domain by domain: after every bounding round, each domain's bound is above the objective at
+ * dense points of the domain (its corners, centre, the maximiser of its linear bound, and uniform
+ * samples), for both split modes, with and without alpha-CROWN. This covers what the single-box
+ * property tests of bounds-random.test.ts do not: what children inherit from their parents
+ * (bounds, intervals, alpha slopes, stable signs), ReLU split constraints, dropped disjuncts and
+ * the combined rows of multi-term disjuncts, at every depth of the tree. No tolerance: the
+ * bounds carry a rounding slack larger than the float64 reference forward's error.
+ */
+
+const POINTS_PER_DOMAIN = 48;
+/** fast-check runs per property; NNMAX_SOUNDNESS_RUNS raises it for a long campaign. */
+const RUNS = Number(process.env.NNMAX_SOUNDNESS_RUNS ?? 60);
+const SEED = Number(process.env.NNMAX_SOUNDNESS_SEED ?? 31337);
+
+/** The piecewise-linear activations in graph order (branch-and-bound's sign layout). */
+function signLayout(graph: IrGraph): { node: number; offset: number }[] {
+  const out: { node: number; offset: number }[] = [];
+  let offset = 0;
+  for (const node of graph.nodes) {
+    if (node.kind !== 'relu' && node.kind !== 'leakyrelu') continue;
+    out.push({ node: node.id, offset });
+    offset += node.size;
+  }
+  return out;
+}
+
+interface Case {
+  readonly graph: IrGraph;
+  readonly spec: MaxMinSpec;
+  readonly roots: readonly Box[];
+  readonly split: 'input' | 'relu';
+  readonly alphaIterations: number;
+  /** 'bare': no incumbent (nothing is pruned, every domain keeps every disjunct); 'real': the default evaluation, pruning and targets. */
+  readonly mode: 'bare' | 'real';
+  readonly target: number | undefined;
+  readonly tol: number;
+}
+
+/**
+ * Every violation found in the domains bounded while `run` runs: points of a domain's box that
+ * break a sign the domain claims as inherited (input splitting), domains dropped as empty that
+ * hold a point, and points whose objective exceeds what the domain's bound (or the pruning
+ * threshold, for what was pruned or dropped) allows.
+ */
+async function violationsDuring(c: Case, seed: number, run: () => Promise<unknown>): Promise<string[]> {
+  const violations: string[] = [];
+  const layout = signLayout(c.graph);
+  const rng = new Rng(seed);
+  const original = DomainBounder.prototype.bound;
+  DomainBounder.prototype.bound = function (this: DomainBounder, domains: BabDomain[], prune: PruneState) {
+    const signsBefore = domains.map((d) => Int8Array.from(d.signs));
+    const out = original.call(this, domains, prune);
+    const kept = new Set(out.kept);
+    const floor = Math.max(prune.threshold, prune.target ?? -Infinity);
+    domains.forEach((d, i) => {
+      const { x, n } = densePoints(d.lo, d.hi, POINTS_PER_DOMAIN, rng.int(2 ** 30));
+      const pts = d.candidate === undefined ? x : Float64Array.of(...x, ...d.candidate);
+      const nPts = d.candidate === undefined ? n : n + 1;
+      const all = forwardAll(c.graph, pts, nPts);
+      const v = evaluateSpec(c.spec, all[c.graph.output], nPts);
+      for (let s = 0; s < nPts; s++) {
+        // a point is in the domain when it meets the sign constraints the round started with
+        // (ReLU splits, and stability inferred on ancestors: a claim about the whole box)
+        let inDomain = true;
+        const broken: string[] = [];
+        for (const { node, offset } of layout) {
+          const pre = all[c.graph.nodes[node].inputs[0]];
+          const size = c.graph.nodes[node].size;
+          for (let j = 0; j < size; j++) {
+            const z = pre[s * size + j];
+            const before = signsBefore[i][offset + j];
+            const now = d.signs[offset + j];
+            if ((before > 0 && z < 0) || (before < 0 && z > 0)) inDomain = false;
+            else if ((now > 0 && z < 0) || (now < 0 && z > 0)) broken.push(`neuron ${j} of node ${node} inferred stable (${now}) but is ${z}`);
+          }
+        }
+        const where = `domain [${Array.from(d.lo)}]..[${Array.from(d.hi)}] (${kept.has(d) ? 'kept' : 'closed'})`;
+        // without ReLU splits every sign is inferred stability: it holds on every point of the box
+        if (!inDomain && c.split === 'input') violations.push(`${where}: a point breaks a sign inferred on an ancestor`);
+        if (!inDomain) continue;
+        for (const b of broken) violations.push(`${where}: ${b}`);
+        const allowed = kept.has(d) ? Math.max(d.ub, floor) : floor;
+        if (v[s] > allowed) violations.push(`${where}: objective ${v[s]} at a point above the allowed ${allowed} (bound ${d.ub}, floor ${floor})`);
+      }
+    });
+    return out;
+  };
+  try {
+    await run();
+  } finally {
+    DomainBounder.prototype.bound = original;
+  }
+  return violations;
+}
+
+const caseArb: fc.Arbitrary<Case> = netSpec
+  .chain((s: NetSpec) =>
+    fc.tuple(
+      fc.constant(s),
+      fc.array(boxArb(s.nIn), { minLength: 1, maxLength: 2 }),
+      fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+      fc.constantFrom<'input' | 'relu'>('input', 'relu'),
+      fc.constantFrom(0, 4),
+      fc.constantFrom<'bare' | 'real'>('bare', 'real'),
+      fc.option(fc.double({ min: -3, max: 3, noNaN: true }), { nil: undefined }),
+      fc.constantFrom(0, 1e-3),
+    ),
+  )
+  .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol]) => {
+    const graph = buildNet(s);
+    const disjuncts: { D: Float64Array; e: Float64Array }[] = [];
+    let t = 0;
+    for (const size of groupSizes) {
+      if (t >= terms.length) break;
+      const part = terms.slice(t, t + size);
+      t += size;
+      disjuncts.push({ D: Float64Array.from(part.flatMap((r) => r.slice(0, graph.nOut))), e: Float64Array.from(part, (r) => r[graph.nOut]) });
+    }
+    const hasPwl = signLayout(graph).length > 0;
+    return {
+      graph,
+      spec: { nOut: graph.nOut, disjuncts },
+      roots: boxes.map((b) => makeBox(Array.from(b.lo), Array.from(b.hi))),
+      split: hasPwl ? split : 'input',
+      alphaIterations,
+      mode,
+      target: mode === 'real' ? target : undefined,
+      tol,
+    };
+  });
+
+describe('branch-and-bound on random networks: every domain bound is above the objective on the domain', () => {
+  let seed = 0;
+
+  it('bare (no incumbent, nothing pruned) and real (pruning, targets) runs, both split modes, with and without alpha-CROWN', async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        seed++;
+        let result: Awaited<ReturnType<typeof branchAndBound>> | undefined;
+        const violations = await violationsDuring(c, seed, async () => {
+          result = await branchAndBound(c.graph, c.spec, c.roots, {
+            split: c.split,
+            alphaIterations: c.alphaIterations,
+            tol: c.tol,
+            target: c.target,
+            batchSize: 4,
+            maxFrontier: 24,
+            timeLimitMs: 2000,
+            ...(c.mode === 'bare' ? { evaluate: (pts: readonly Float64Array[]) => new Float64Array(pts.length).fill(-Infinity), ascentIterations: 0 } : {}),
+          });
+        });
+        expect(violations.slice(0, 3)).toEqual([]);
+        const r = result as NonNullable<typeof result>;
+        // the final bound is above every sample of every root, and the incumbent is what it claims
+        let best = -Infinity;
+        c.roots.forEach((b, i) => {
+          const { x, n } = densePoints(b.lo, b.hi, 200, seed + i);
+          const v = evaluateSpec(c.spec, forwardAll(c.graph, x, n)[c.graph.output], n);
+          for (const value of v) best = Math.max(best, value);
+        });
+        if (r.targetOutcome === 'excluded') expect(best).toBeLessThan(c.target as number);
+        if (r.targetOutcome === 'reached') expect(r.incumbent?.value).toBeGreaterThanOrEqual(c.target as number);
+        else expect(r.upperBound).toBeGreaterThanOrEqual(best);
+        if (r.incumbent !== undefined) {
+          const at = evaluateSpec(c.spec, forwardAll(c.graph, r.incumbent.x, 1)[c.graph.output], 1)[0];
+          expect(at).toBe(r.incumbent.value);
+          expect(c.roots.some((b) => b.lo.every((l, k) => l <= (r.incumbent as { x: Float64Array }).x[k] && (r.incumbent as { x: Float64Array }).x[k] <= b.hi[k]))).toBe(true);
+          if (r.targetOutcome !== 'excluded') expect(r.upperBound).toBeGreaterThanOrEqual(r.incumbent.value);
+        }
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+});
