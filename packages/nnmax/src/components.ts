@@ -15,6 +15,7 @@ export const POLISH: ComponentName = 'lbfgs';
  * portfolio.ts) rather than the design does the work.
  */
 const INITIAL_DESIGN = 256;
+// (with up to 6 free inputs the design also holds the box's corners: see MAX_CORNERS)
 const MIN_INITIAL_DESIGN = 16;
 const INITIAL_DESIGN_COORDS = 2 ** 14;
 
@@ -59,7 +60,7 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
   switch (name) {
     case 'sample':
       return options.initial
-        ? new QuasiRandomSampler({ box, rng, batchSize: initialDesignSize(ctx.dim), total: initialDesignSize(ctx.dim) })
+        ? new QuasiRandomSampler({ box, rng, batchSize: initialDesignSize(ctx.dim), total: initialDesignSize(ctx.dim), corners: true })
         : new QuasiRandomSampler({ box, rng, batchSize: 256 });
     case 'adam': {
       // First run: the elite of the design; later runs: a few elite points, the rest fresh.

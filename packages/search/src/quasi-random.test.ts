@@ -1,6 +1,8 @@
 import { Rng, isInBox, makeBox } from '@nnmax/core';
 import { describe, expect, it } from 'vitest';
-import { QuasiRandomSampler, ScrambledHalton, quasiRandomPoints } from './quasi-random.js';
+import { MAX_CORNERS, QuasiRandomSampler, ScrambledHalton, quasiRandomPoints } from './quasi-random.js';
+
+const MAX_CORNERS_DIM = Math.log2(MAX_CORNERS);
 
 /** Centred L2 discrepancy squared (Hickernell 1998, eq. 5.1c) of points in [0, 1]^d. */
 function centredL2Discrepancy2(points: readonly Float64Array[]): number {
@@ -124,4 +126,28 @@ describe('QuasiRandomSampler', () => {
     const other = quasiRandomPoints(box, 1, new Rng(43));
     expect(Array.from(other[0])).not.toEqual(Array.from(pb[0]));
   });
+
+  it('with corners, the first batch also holds every corner over the free inputs (up to MAX_CORNERS), then the same Halton points', () => {
+    const box = makeBox([-3, 0, 2, 5], [1, 1e-9, 2, 1000]); // input 2 fixed: 8 corners
+    const s = new QuasiRandomSampler({ box, rng: new Rng(1), batchSize: 10, total: 20, corners: true });
+    const plain = new QuasiRandomSampler({ box, rng: new Rng(1), batchSize: 10, total: 20 });
+    const first = s.ask();
+    expect(first).toHaveLength(18);
+    const keys = new Set(first.slice(0, 8).map((p) => Array.from(p).join(',')));
+    expect(keys.size).toBe(8);
+    for (const p of first.slice(0, 8)) {
+      expect([-3, 1]).toContain(p[0]);
+      expect([0, 1e-9]).toContain(p[1]);
+      expect(p[2]).toBe(2);
+      expect([5, 1000]).toContain(p[3]);
+    }
+    expect(first.slice(8).map((p) => Array.from(p))).toEqual(plain.ask().map((p) => Array.from(p)));
+    s.tell(first, new Float64Array(first.length));
+    expect(s.ask()).toHaveLength(10); // the corners come once, on top of total
+    const wide = new QuasiRandomSampler({ box: unitBox(MAX_CORNERS_DIM + 1), rng: new Rng(1), batchSize: 4, corners: true });
+    expect(wide.ask()).toHaveLength(4); // 128 corners: too many
+    const six = new QuasiRandomSampler({ box: unitBox(MAX_CORNERS_DIM), rng: new Rng(1), batchSize: 4, corners: true });
+    expect(six.ask()).toHaveLength(MAX_CORNERS + 4);
+  });
 });
+
