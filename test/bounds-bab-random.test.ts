@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { makeBox, Rng, type Box } from '@nnmax/core';
-import { branchAndBound, DomainBounder, evaluateSpec, type BabDomain, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
+import { branchAndBound, DomainBounder, evaluateSpec, type BabDomain, type BabOptions, type BounderInit, type BoundingHelper, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
 import { forwardAll, type IrGraph } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
 import { boxArb, buildNet, densePoints, netSpec, type NetSpec } from './helpers/random-nets.js';
@@ -43,6 +43,8 @@ interface Case {
   readonly mode: 'bare' | 'real';
   readonly target: number | undefined;
   readonly tol: number;
+  /** A helper (in-thread, replies after this many ms, domains copied as to a worker), or none. */
+  readonly helperDelayMs: number | undefined;
 }
 
 /**
@@ -102,6 +104,30 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
   return violations;
 }
 
+/**
+ * A helper on this thread (so the hooked bounder checks its batches too) that copies domains as
+ * a worker would and replies after `delayMs`: branch-and-bound keeps batches in flight meanwhile.
+ */
+function inThreadHelper(delayMs: number): NonNullable<BabOptions['helper']> {
+  return (init: BounderInit): BoundingHelper => {
+    const bounder = new DomainBounder(init.graph, init.spec, init.settings);
+    let isClosed = false;
+    return {
+      isReady: true,
+      bound: async (domains, prune) => {
+        const copies = structuredClone(domains); // a worker gets its copy when the batch is sent
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        // a worker's replies after close are dropped: batches still in flight then are never bounded
+        if (isClosed) throw new Error('helper closed');
+        return structuredClone(bounder.bound(copies, prune));
+      },
+      close: () => {
+        isClosed = true;
+      },
+    };
+  };
+}
+
 const caseArb: fc.Arbitrary<Case> = netSpec
   .chain((s: NetSpec) =>
     fc.tuple(
@@ -114,9 +140,10 @@ const caseArb: fc.Arbitrary<Case> = netSpec
       fc.constantFrom<'bare' | 'real'>('bare', 'real'),
       fc.option(fc.double({ min: -3, max: 3, noNaN: true }), { nil: undefined }),
       fc.constantFrom(0, 1e-3),
+      fc.option(fc.constantFrom(0, 1, 3), { nil: undefined }),
     ),
   )
-  .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol]) => {
+  .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs]) => {
     const graph = buildNet(s);
     const disjuncts: { D: Float64Array; e: Float64Array }[] = [];
     let t = 0;
@@ -136,13 +163,14 @@ const caseArb: fc.Arbitrary<Case> = netSpec
       mode,
       target: mode === 'real' ? target : undefined,
       tol,
+      helperDelayMs,
     };
   });
 
 describe('branch-and-bound on random networks: every domain bound is above the objective on the domain', () => {
   let seed = 0;
 
-  it('bare (no incumbent, nothing pruned) and real (pruning, targets) runs, both split modes, with and without alpha-CROWN', async () => {
+  it('bare (no incumbent, nothing pruned) and real (pruning, targets) runs, both split modes, with and without alpha-CROWN and a helper', async () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         seed++;
@@ -155,6 +183,7 @@ describe('branch-and-bound on random networks: every domain bound is above the o
             target: c.target,
             batchSize: 4,
             maxFrontier: 24,
+            helper: c.helperDelayMs === undefined ? undefined : inThreadHelper(c.helperDelayMs),
             timeLimitMs: 2000,
             ...(c.mode === 'bare' ? { evaluate: (pts: readonly Float64Array[]) => new Float64Array(pts.length).fill(-Infinity), ascentIterations: 0 } : {}),
           });

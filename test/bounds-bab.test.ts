@@ -255,25 +255,22 @@ describe('alpha-CROWN runs in the rounds where it pays', () => {
     let without = 0;
     let refined = 0;
     let pruned = 0;
-    const r = await branchAndBound(ir, marginSpecOf(pcase, ir.nOut), pcase.box, {
-      target: 0,
-      helper: (init) => {
-        const bounder = new DomainBounder(init.graph, init.spec, init.settings);
-        return {
-          isReady: true,
-          bound: async (domains, prune) => {
-            if (prune.alpha) alpha++;
-            else without++;
-            const out = bounder.bound(domains, prune);
-            refined += out.alphaRefined;
-            pruned += out.alphaPruned;
-            return out;
-          },
-          close: () => undefined,
-        };
-      },
-    });
-    return { alpha, without, yield: pruned / refined, outcome: r.targetOutcome as string };
+    // every round, seen at the bounder (one thread)
+    const original = DomainBounder.prototype.bound;
+    DomainBounder.prototype.bound = function (this: DomainBounder, domains, prune) {
+      if (prune.alpha) alpha++;
+      else without++;
+      const out = original.call(this, domains, prune);
+      refined += out.alphaRefined;
+      pruned += out.alphaPruned;
+      return out;
+    };
+    try {
+      const r = await branchAndBound(ir, marginSpecOf(pcase, ir.nOut), pcase.box, { target: 0 });
+      return { alpha, without, yield: pruned / refined, outcome: r.targetOutcome as string };
+    } finally {
+      DomainBounder.prototype.bound = original;
+    }
   }
 
   it('N1,1 property 2 (alpha prunes few domains): most rounds go without it, and the property is still proved', async () => {

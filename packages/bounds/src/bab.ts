@@ -141,15 +141,22 @@ const MAX_ASCENT_PERIOD = 16;
  * counted), and every ALPHA_PROBE_PERIOD-th round otherwise, to notice when it pays again. On ACAS
  * Xu it prunes 43% of the domains it refines on N4,2 property 2 (a max-min of four terms) and 4-7%
  * on property 1 (one term); the rule bounds 6-12% more domains there and takes 5-8% less time. The
- * search decides for both threads, so a helper changes nothing in what is bounded.
+ * search decides for each batch it pops, the helper's included.
  */
 const ALPHA_MIN_YIELD = 0.15;
 const ALPHA_MIN_SAMPLE = 64;
 const ALPHA_DECAY = 0.9;
 const ALPHA_PROBE_PERIOD = 8;
 
-/** Smallest batch of children that is shared with the helper thread. */
-const MIN_SHARED_BATCH = 8;
+/**
+ * The helper thread works through a queue of its own batches, popped from the same frontier:
+ * up to HELPER_QUEUE in flight, so that it starts the next as soon as one ends, while this thread
+ * bounds its own batches and absorbs the helper's results between them. (Handing it half of each
+ * round and waiting for both halves left each thread idle for 15-25% of the time on ACAS Xu.)
+ */
+const HELPER_QUEUE = 3;
+/** Fewest domains popped for the helper in one batch (and the frontier must hold twice as many). */
+const MIN_HELPER_BATCH = 4;
 /** Input mode is chosen by 'auto' up to this many inputs. */
 const AUTO_INPUT_SPLIT_MAX_INPUTS = 12;
 
@@ -238,9 +245,13 @@ class BabSearch {
   private lastYield = now();
   private readonly nIn: number;
   private readonly nD: number;
-  /** Load balancing with the helper (see `boundBatch`): moving averages, undefined before the first sample. */
+  /** Cost per domain bounded here (candidates and ascents included) and on the helper: moving averages, undefined before the first sample. */
   private localMsPerDomain: number | undefined;
   private remoteMsPerDomain: number | undefined;
+  /** The helper's batches in flight, oldest first: their domains are out of the heap until absorbed. */
+  private readonly jobs: HelperJob[] = [];
+  /** When the helper finished its last batch, by `wallClock()`. */
+  private helperFinishedAt = -Infinity;
   /** alpha-CROWN's record (see ALPHA_MIN_YIELD): domains refined and pruned thanks to it (decayed), rounds. */
   private alphaRefined = 0;
   private alphaPruned = 0;
@@ -296,23 +307,11 @@ class BabSearch {
     for (;;) {
       const stop = this.checkStop();
       if (stop !== undefined) return stop;
-      const batch: BabDomain[] = [];
-      const limit = this.roundLimit();
-      while (batch.length < limit && this.heap.size > 0) {
-        const d = this.heap.pop() as BabDomain;
-        if (this.isPruned(d.ub)) {
-          this.close(d.ub);
-          continue;
-        }
-        if (d.splitAt < 0) {
-          this.stalledUb = Math.max(this.stalledUb, d.ub);
-          continue;
-        }
-        batch.push(d);
-      }
-      const children: BabDomain[] = [];
-      for (const d of batch) children.push(...this.splitBabDomain(d));
+      this.feedHelper();
+      const children = this.popChildren(this.roundLimit(this.localMsPerDomain));
       if (children.length > 0) await this.boundAndPush(children);
+      // the helper's finished batches; with nothing to bound here, wait for the oldest
+      await this.absorbHelperJobs(children.length === 0);
       const polled = this.o.pollCandidates?.();
       if (polled !== undefined && polled.length > 0) await this.tryPoints(polled.map((p) => this.clampToBabDomain(p)));
       this.reportProgress(false);
@@ -328,13 +327,96 @@ class BabSearch {
    * round would outlast the time limit (a round is not interrupted; on 784-input networks one
    * takes seconds). At least one.
    */
-  private roundLimit(): number {
+  private roundLimit(msPerChild: number | undefined): number {
     const left = this.o.timeLimitMs - (now() - this.t0);
-    const L = this.localMsPerDomain;
-    if (!Number.isFinite(left) || L === undefined) return this.o.batchSize;
-    const R = this.helper?.isReady ? this.remoteMsPerDomain : undefined;
-    const msPerChild = R === undefined ? L : (L * R) / (L + R);
+    if (!Number.isFinite(left) || msPerChild === undefined) return this.o.batchSize;
     return Math.max(1, Math.min(this.o.batchSize, Math.floor(left / (2 * msPerChild))));
+  }
+
+  /** Pops up to `limit` domains to split (closing pruned ones, setting aside unsplittable ones) and returns their children. */
+  private popChildren(limit: number): BabDomain[] {
+    const children: BabDomain[] = [];
+    let popped = 0;
+    while (popped < limit && this.heap.size > 0) {
+      const d = this.heap.pop() as BabDomain;
+      if (this.isPruned(d.ub)) {
+        this.close(d.ub);
+        continue;
+      }
+      if (d.splitAt < 0) {
+        this.stalledUb = Math.max(this.stalledUb, d.ub);
+        continue;
+      }
+      children.push(...this.splitBabDomain(d));
+      popped++;
+    }
+    return children;
+  }
+
+  /**
+   * Tops up the helper's queue: batches of as many domains as take it about as long as a batch
+   * here (by the measured costs), while the frontier holds enough for both threads.
+   */
+  private feedHelper(): void {
+    const helper = this.helper;
+    if (helper === undefined || !helper.isReady) return;
+    while (this.jobs.length < HELPER_QUEUE && this.heap.size >= 2 * MIN_HELPER_BATCH) {
+      const L = this.localMsPerDomain;
+      const R = this.remoteMsPerDomain;
+      const share = L === undefined || R === undefined ? this.o.batchSize : Math.round((this.o.batchSize * L) / R);
+      const limit = Math.min(this.roundLimit(R), Math.max(MIN_HELPER_BATCH, Math.min(share, Math.floor(this.heap.size / 2))));
+      const ub = this.heap.peekKey();
+      const children = this.popChildren(limit);
+      if (children.length === 0) return;
+      const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size + this.inFlightCount(), alpha: this.alphaPays() };
+      const job: HelperJob = { ub, children, done: false };
+      const sentAt = wallClock();
+      job.reply = helper.bound(children, prune).then(
+        (out) => {
+          job.done = true;
+          // the helper's cost from when it could start (the send, or the end of the batch before
+          // this one) to the end of its bounding: the copy of the domains to it included, which
+          // its own bounding time leaves out (that made it take too large a share)
+          const started = Math.max(sentAt, this.helperFinishedAt);
+          this.helperFinishedAt = out.finishedAt;
+          this.remoteMsPerDomain = ema(this.remoteMsPerDomain, Math.max(out.elapsedMs, out.finishedAt - started) / children.length);
+          return out;
+        },
+        (e: unknown) => {
+          job.done = true;
+          throw e;
+        },
+      );
+      job.reply.catch(() => undefined); // awaited in absorbHelperJobs; this only keeps it from being unhandled meanwhile
+      this.jobs.push(job);
+    }
+  }
+
+  /** Absorbs the helper's finished batches, oldest first; with `wait`, waits for the oldest one first. */
+  private async absorbHelperJobs(wait: boolean): Promise<void> {
+    if (this.jobs.length === 0) return;
+    // the helper's replies are messages: they arrive only when this thread yields
+    if (wait) await this.jobs[0].reply;
+    else await yieldToEventLoop();
+    while (this.jobs.length > 0 && this.jobs[0].done) {
+      const job = this.jobs.shift() as HelperJob;
+      await this.absorb(job.children, await (job.reply as Promise<BoundOutcome>));
+      this.feedHelper();
+    }
+  }
+
+  /** Domains on the helper. */
+  private inFlightCount(): number {
+    let n = 0;
+    for (const j of this.jobs) n += j.children.length;
+    return n;
+  }
+
+  /** The largest bound of the domains on the helper (their parents' bounds), -Infinity if none. */
+  private inFlightUb(): number {
+    let ub = -Infinity;
+    for (const j of this.jobs) ub = Math.max(ub, j.ub);
+    return ub;
   }
 
   private threshold(): number {
@@ -351,7 +433,7 @@ class BabSearch {
   }
 
   private upperBound(): number {
-    return Math.max(this.heap.peekKey(), this.maxClosedUb, this.stalledUb);
+    return Math.max(this.heap.peekKey(), this.inFlightUb(), this.maxClosedUb, this.stalledUb);
   }
 
   private result(status: BabStatus, targetOutcome?: 'reached' | 'excluded'): BabResult {
@@ -365,7 +447,7 @@ class BabSearch {
       upperBound,
       gap: inc === undefined ? Infinity : upperBound - inc.value,
       boxesBounded: this.boxesBounded,
-      frontier: this.heap.size,
+      frontier: this.heap.size + this.inFlightCount(),
       elapsedMs: now() - this.t0,
       split: this.split,
     };
@@ -378,11 +460,12 @@ class BabSearch {
     if (target !== undefined && inc >= target) return this.result('target', 'reached');
     if (target !== undefined && ub < target) return this.result('target', 'excluded');
     if (ub - inc <= this.o.tol) return this.result('optimal');
-    if (this.heap.size === 0 || this.heap.peekKey() < this.stalledUb) {
+    const openUb = Math.max(this.heap.peekKey(), this.inFlightUb());
+    if ((this.heap.size === 0 && this.jobs.length === 0) || openUb < this.stalledUb) {
       // nothing left to split, or the largest bound is a domain that cannot be split
       return this.result(this.stalledUb > -Infinity && this.stalledUb - inc > this.o.tol ? 'stalled' : 'optimal');
     }
-    if (this.heap.size > this.o.maxFrontier) return this.result('memory');
+    if (this.heap.size + this.inFlightCount() > this.o.maxFrontier) return this.result('memory');
     if (now() - this.t0 >= this.o.timeLimitMs) return this.result('timeout');
     if (this.o.signal?.aborted) return this.result('aborted');
     return undefined;
@@ -398,7 +481,7 @@ class BabSearch {
       elapsedMs: t - this.t0,
       lowerBound: this.incumbent?.value ?? -Infinity,
       upperBound: this.upperBound(),
-      frontier: this.heap.size,
+      frontier: this.heap.size + this.inFlightCount(),
       boxesBounded: this.boxesBounded,
     });
   }
@@ -505,16 +588,23 @@ class BabSearch {
   }
 
   /**
-   * Bounds the domains as one batch (part of it on the helper thread, when ready), evaluates the
-   * candidates of each part as soon as it is bounded (the local part's while the helper still
-   * works), ascends from the best, and pushes the domains not pruned.
+   * Bounds the domains as one batch on this thread, then absorbs the outcome (see `absorb`); the
+   * cost per domain of both feeds the sharing with the helper.
    */
   private async boundAndPush(domains: BabDomain[]): Promise<void> {
-    const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size, alpha: this.alphaPays() };
-    const values: Float64Array[] = [];
-    const outcome = await this.boundBatch(domains, prune, async (part) => {
-      values.push(await this.tryPoints(part.candidates));
-    });
+    const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size + this.inFlightCount(), alpha: this.alphaPays() };
+    const t0 = now();
+    const outcome = this.bounder.bound(domains, prune);
+    await this.absorb(domains, outcome);
+    this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / domains.length);
+  }
+
+  /**
+   * Takes in a bounded batch (from this thread or the helper): evaluates its candidates, ascends
+   * from the best and from the domains with the largest bounds, and pushes the domains not pruned.
+   */
+  private async absorb(domains: readonly BabDomain[], outcome: BoundOutcome): Promise<void> {
+    const values = await this.tryPoints(outcome.candidates);
     this.boxesBounded += domains.length;
     if (outcome.alphaRefined > 0) {
       this.alphaRefined = ALPHA_DECAY * this.alphaRefined + outcome.alphaRefined;
@@ -527,62 +617,30 @@ class BabSearch {
       .sort((a, b) => b.ub - a.ub)
       .slice(0, ASCENT_STARTS)
       .map((d) => d.candidate as Float64Array);
-    const all = new Float64Array(outcome.candidates.length);
-    let at = 0;
-    for (const v of values) {
-      all.set(v, at);
-      at += v.length;
-    }
-    await this.ascendFromCandidates(outcome.candidates, all, promising);
+    await this.ascendFromCandidates(outcome.candidates, values, promising);
     for (const d of keep) {
       if (this.isPruned(d.ub)) this.close(d.ub);
       else this.heap.push(d.ub, d);
     }
   }
+}
 
-  /**
-   * With a ready helper, the helper bounds the tail of a large enough batch while this thread
-   * bounds the head, split so that both take about as long: x domains here with L x = R (n - x),
-   * where L and R are the measured costs per domain here (its candidates' evaluation included)
-   * and on the helper (from the send; moving averages).
-   * `onPart` runs on each part's outcome as it is ready, the local part first; the result lists
-   * the local part's domains and candidates before the helper's.
-   */
-  private async boundBatch(domains: BabDomain[], prune: PruneState, onPart: (part: BoundOutcome) => Promise<void>): Promise<BoundOutcome> {
-    const helper = this.helper;
-    const n = domains.length;
-    if (helper === undefined || !helper.isReady || n < MIN_SHARED_BATCH) {
-      const t0 = now();
-      const out = this.bounder.bound(domains, prune);
-      await onPart(out);
-      this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / n);
-      return out;
-    }
-    const L = this.localMsPerDomain ?? 1;
-    const R = this.remoteMsPerDomain ?? L;
-    const nLocal = Math.min(n - 1, Math.max(1, Math.round((R * n) / (L + R))));
-    const sentAt = wallClock();
-    const remote = helper.bound(domains.slice(nLocal), prune);
-    remote.catch(() => undefined); // awaited below; this only keeps a local failure from leaving it unhandled
-    const t0 = now();
-    const local = this.bounder.bound(domains.slice(0, nLocal), prune);
-    await onPart(local);
-    this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / nLocal);
-    const other = await remote;
-    // the helper's cost from the send to the end of its bounding: copying the domains to it
-    // included, which its own bounding time leaves out (that made it take too large a share)
-    this.remoteMsPerDomain = ema(this.remoteMsPerDomain, Math.max(other.elapsedMs, other.finishedAt - sentAt) / (n - nLocal));
-    await onPart(other);
-    return {
-      kept: [...local.kept, ...other.kept],
-      candidates: [...local.candidates, ...other.candidates],
-      closedUb: Math.max(local.closedUb, other.closedUb),
-      alphaRefined: local.alphaRefined + other.alphaRefined,
-      alphaPruned: local.alphaPruned + other.alphaPruned,
-      elapsedMs: local.elapsedMs + other.elapsedMs,
-      finishedAt: Math.max(local.finishedAt, other.finishedAt),
-    };
-  }
+/**
+ * A batch on the helper thread. Its domains are out of the heap until it is absorbed, so the
+ * largest bound among them (`ub`: the popped parents' bounds, which their children inherit) counts
+ * in the upper bound meanwhile.
+ */
+interface HelperJob {
+  readonly ub: number;
+  readonly children: BabDomain[];
+  reply?: Promise<BoundOutcome>;
+  done: boolean;
+}
+
+/** Lets the event loop run once (the helper's replies are messages): setImmediate where there is one. */
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate === undefined ? setTimeout(resolve, 0) : immediate(resolve)));
 }
 
 /** Exponential moving average with weight 0.3 on the new sample. */

@@ -11,9 +11,9 @@ import { improvementShare, shareAt, TurnTaking } from './turn-taking.js';
 
 /**
  * Domains branch-and-bound splits per round when it shares the thread with the search: a round of
- * 64 domains (128 bounded children, shared with the helper thread) takes about 40 ms on ACAS Xu
- * (70 ms on one thread), so neither side starves. Rounds of 16 spent more on per-round work (the
- * helper's messages, the pause for the search): ACAS Xu N3,3 property 2 took 8% longer.
+ * 64 domains (128 bounded children) takes about 70 ms on ACAS Xu, while the helper thread works
+ * through its own batches, so neither side starves. Rounds of 16 spent more on per-round work (the
+ * pause for the search, the helper's messages): ACAS Xu N3,3 property 2 took 8% longer.
  */
 const BAB_ROUND = 64;
 /**
