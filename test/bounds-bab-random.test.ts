@@ -17,9 +17,8 @@ import { boxArb, buildNet, densePoints, netSpec, type NetSpec } from './helpers/
  */
 
 const POINTS_PER_DOMAIN = 48;
-/** fast-check runs per property; NNMAX_SOUNDNESS_RUNS raises it for a long campaign. */
+/** fast-check runs; NNMAX_SOUNDNESS_RUNS raises it for a long campaign (with FC_SEED for other cases). */
 const RUNS = Number(process.env.NNMAX_SOUNDNESS_RUNS ?? 60);
-const SEED = Number(process.env.NNMAX_SOUNDNESS_SEED ?? 31337);
 
 /** The piecewise-linear activations in graph order (branch-and-bound's sign layout). */
 function signLayout(graph: IrGraph): { node: number; offset: number }[] {
@@ -207,7 +206,7 @@ describe('branch-and-bound on random networks: every domain bound is above the o
           if (r.targetOutcome !== 'excluded') expect(r.upperBound).toBeGreaterThanOrEqual(r.incumbent.value);
         }
       }),
-      { numRuns: RUNS, seed: SEED },
+      { numRuns: RUNS },
     );
-  });
+  }, Math.max(120_000, 100 * RUNS)); // about 20 ms a case
 });
