@@ -3,7 +3,7 @@ import { makeBox, Rng, type Box } from '@nnmax/core';
 import { branchAndBound, DomainBounder, evaluateSpec, type BabDomain, type BabOptions, type BounderInit, type BoundingHelper, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
 import { forwardAll, type IrGraph } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { boxArb, buildNet, densePoints, netSpec, type NetSpec } from './helpers/random-nets.js';
+import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
 /**
  * Branch-and-bound's bookkeeping on random small networks (every activation, DAG blocks), checked
@@ -144,18 +144,10 @@ const caseArb: fc.Arbitrary<Case> = netSpec
   )
   .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs]) => {
     const graph = buildNet(s);
-    const disjuncts: { D: Float64Array; e: Float64Array }[] = [];
-    let t = 0;
-    for (const size of groupSizes) {
-      if (t >= terms.length) break;
-      const part = terms.slice(t, t + size);
-      t += size;
-      disjuncts.push({ D: Float64Array.from(part.flatMap((r) => r.slice(0, graph.nOut))), e: Float64Array.from(part, (r) => r[graph.nOut]) });
-    }
     const hasPwl = signLayout(graph).length > 0;
     return {
       graph,
-      spec: { nOut: graph.nOut, disjuncts },
+      spec: maxMinSpecOf(terms, groupSizes, graph.nOut),
       roots: boxes.map((b) => makeBox(Array.from(b.lo), Array.from(b.hi))),
       split: hasPwl ? split : 'input',
       alphaIterations,

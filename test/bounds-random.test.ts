@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { boundLinear, boundMaxMin, boxBatch, evaluateSpec, intervalBounds, type BoundMethod, type MaxMinSpec } from '@nnmax/bounds';
+import { boundLinear, boundMaxMin, boxBatch, evaluateSpec, intervalBounds, type BoundMethod } from '@nnmax/bounds';
 import { forward64, forwardAll } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { ACTIVATION_VARIANTS, boxArb, buildNet, densePoints, netSpec, type NetSpec } from './helpers/random-nets.js';
+import { ACTIVATION_VARIANTS, boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
 /**
  * Property tests of the bounds on random small networks: no dense sample of c . F(x) (float64
@@ -92,16 +92,7 @@ describe('bounds on random networks contain every sample', () => {
         ),
         ([spec, boxes, terms, groupSizes, method]) => {
           const g = buildNet(spec);
-          // split the terms into disjuncts of the given sizes (the last takes the rest)
-          const disjuncts: { D: Float64Array; e: Float64Array }[] = [];
-          let t = 0;
-          for (const size of groupSizes) {
-            if (t >= terms.length) break;
-            const part = terms.slice(t, t + size);
-            t += size;
-            disjuncts.push({ D: Float64Array.from(part.flatMap((r) => r.slice(0, g.nOut))), e: Float64Array.from(part, (r) => r[g.nOut]) });
-          }
-          const mm: MaxMinSpec = { nOut: g.nOut, disjuncts };
+          const mm = maxMinSpecOf(terms, groupSizes, g.nOut);
           const res = boundMaxMin(g, mm, boxBatch(boxes), { method });
           boxes.forEach((box, b) => {
             const { x, n } = densePoints(box.lo, box.hi, 200, spec.seed + b);

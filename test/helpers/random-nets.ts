@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Rng } from '@nnmax/core';
+import type { MaxMinSpec } from '@nnmax/bounds';
 import type { ActivationNode, IrGraph, IrNode } from '@nnmax/onnx';
 
 /**
@@ -106,4 +107,21 @@ export function densePoints(lo: Float64Array, hi: Float64Array, n: number, seed:
   const total = corners + 1 + n;
   for (let s = corners + 1; s < total; s++) for (let k = 0; k < d; k++) pts.push(rng.uniform(lo[k], hi[k]));
   return { x: Float64Array.from(pts), n: total };
+}
+
+/**
+ * A max-min spec from rows `[nOut + 1]` (output weights, then the constant) split into disjuncts of
+ * the given sizes, in order (the terms left over are dropped); the objective is the max over the
+ * disjuncts of the min over their terms.
+ */
+export function maxMinSpecOf(terms: readonly (readonly number[])[], groupSizes: readonly number[], nOut: number): MaxMinSpec {
+  const disjuncts: { D: Float64Array; e: Float64Array }[] = [];
+  let t = 0;
+  for (const size of groupSizes) {
+    if (t >= terms.length) break;
+    const part = terms.slice(t, t + size);
+    t += size;
+    disjuncts.push({ D: Float64Array.from(part.flatMap((r) => r.slice(0, nOut))), e: Float64Array.from(part, (r) => r[nOut]) });
+  }
+  return { nOut, disjuncts };
 }
