@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { branchAndBound, DomainBounder, type BabDomain, type BabOptions, type BoundingHelper } from '@nnmax/bounds';
-import type { IrGraph } from '@nnmax/onnx';
+import { branchAndBound, DomainBounder, reluLayout, type BabDomain, type BabOptions, type BoundingHelper } from '@nnmax/bounds';
 import { loadModel, parseVnnlib } from 'nnmax/node';
 import { resolveProblem } from '../packages/nnmax/src/maximize.js';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +31,7 @@ describe('bounding helper on a worker thread', () => {
             if ((q >> bit) & 1) lo[k] = mid;
             else hi[k] = mid;
           }
-          return { lo, hi, signs: new Int8Array(reluLayoutSize(ir)), live: Uint8Array.of(1), hasReluSplits: false, ub: Infinity, splitAt: -1, splitKind: 'input' };
+          return { lo, hi, signs: new Int8Array(reluLayout(ir).total), live: Uint8Array.of(1), hasReluSplits: false, ub: Infinity, splitAt: -1, splitKind: 'input' };
         });
       const prune = { threshold: -Infinity, target: 0, frontier: 0, alpha: true };
       const here = new DomainBounder(init.graph, init.spec, init.settings).bound(batch(), prune);
@@ -104,7 +103,3 @@ describe('bounding helper on a worker thread', () => {
   });
 });
 
-/** Neurons of the ReLU-like activations (the length of a domain's sign array). */
-function reluLayoutSize(ir: IrGraph): number {
-  return ir.nodes.filter((n) => n.kind === 'relu' || n.kind === 'leakyrelu').reduce((t, n) => t + n.size, 0);
-}

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { makeBox, Rng, type Box } from '@nnmax/core';
-import { branchAndBound, DomainBounder, evaluateSpec, type BabDomain, type BabOptions, type BounderInit, type BoundingHelper, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
+import { branchAndBound, DomainBounder, evaluateSpec, reluLayout, type BabDomain, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
 import { forwardAll, type IrGraph } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
+import { inThreadHelper } from './helpers/in-thread-helper.js';
 import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
 /**
@@ -19,18 +20,6 @@ import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } fr
 const POINTS_PER_DOMAIN = 48;
 /** fast-check runs; NNMAX_SOUNDNESS_RUNS raises it for a long campaign (with FC_SEED for other cases). */
 const RUNS = Number(process.env.NNMAX_SOUNDNESS_RUNS ?? 60);
-
-/** The piecewise-linear activations in graph order (branch-and-bound's sign layout). */
-function signLayout(graph: IrGraph): { node: number; offset: number }[] {
-  const out: { node: number; offset: number }[] = [];
-  let offset = 0;
-  for (const node of graph.nodes) {
-    if (node.kind !== 'relu' && node.kind !== 'leakyrelu') continue;
-    out.push({ node: node.id, offset });
-    offset += node.size;
-  }
-  return out;
-}
 
 interface Case {
   readonly graph: IrGraph;
@@ -54,7 +43,7 @@ interface Case {
  */
 async function violationsDuring(c: Case, seed: number, run: () => Promise<unknown>): Promise<string[]> {
   const violations: string[] = [];
-  const layout = signLayout(c.graph);
+  const layout = reluLayout(c.graph);
   const rng = new Rng(seed);
   const original = DomainBounder.prototype.bound;
   DomainBounder.prototype.bound = function (this: DomainBounder, domains: BabDomain[], prune: PruneState) {
@@ -73,7 +62,8 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
         // (ReLU splits, and stability inferred on ancestors: a claim about the whole box)
         let inDomain = true;
         const broken: string[] = [];
-        for (const { node, offset } of layout) {
+        for (const [t, node] of layout.nodes.entries()) {
+          const offset = layout.offsets[t];
           const pre = all[c.graph.nodes[node].inputs[0]];
           const size = c.graph.nodes[node].size;
           for (let j = 0; j < size; j++) {
@@ -103,30 +93,6 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
   return violations;
 }
 
-/**
- * A helper on this thread (so the hooked bounder checks its batches too) that copies domains as
- * a worker would and replies after `delayMs`: branch-and-bound keeps batches in flight meanwhile.
- */
-function inThreadHelper(delayMs: number): NonNullable<BabOptions['helper']> {
-  return (init: BounderInit): BoundingHelper => {
-    const bounder = new DomainBounder(init.graph, init.spec, init.settings);
-    let isClosed = false;
-    return {
-      isReady: true,
-      bound: async (domains, prune) => {
-        const copies = structuredClone(domains); // a worker gets its copy when the batch is sent
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        // a worker's replies after close are dropped: batches still in flight then are never bounded
-        if (isClosed) throw new Error('helper closed');
-        return structuredClone(bounder.bound(copies, prune));
-      },
-      close: () => {
-        isClosed = true;
-      },
-    };
-  };
-}
-
 const caseArb: fc.Arbitrary<Case> = netSpec
   .chain((s: NetSpec) =>
     fc.tuple(
@@ -144,7 +110,7 @@ const caseArb: fc.Arbitrary<Case> = netSpec
   )
   .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs]) => {
     const graph = buildNet(s);
-    const hasPwl = signLayout(graph).length > 0;
+    const hasPwl = reluLayout(graph).total > 0;
     return {
       graph,
       spec: maxMinSpecOf(terms, groupSizes, graph.nOut),
@@ -174,7 +140,7 @@ describe('branch-and-bound on random networks: every domain bound is above the o
             target: c.target,
             batchSize: 4,
             maxFrontier: 24,
-            helper: c.helperDelayMs === undefined ? undefined : inThreadHelper(c.helperDelayMs),
+            helper: c.helperDelayMs === undefined ? undefined : inThreadHelper({ delayMs: c.helperDelayMs }),
             timeLimitMs: 2000,
             ...(c.mode === 'bare' ? { evaluate: (pts: readonly Float64Array[]) => new Float64Array(pts.length).fill(-Infinity), ascentIterations: 0 } : {}),
           });

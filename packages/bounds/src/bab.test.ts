@@ -1,9 +1,10 @@
 import { InvalidOptionError, makeBox, Rng, ShapeError, type Box } from '@nnmax/core';
 import { forward64, type IrGraph, type IrNode } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { DomainBounder, type BounderInit, type BoundingHelper } from './bab-bounding.js';
-import { branchAndBound, type BabOptions, type BabProgress } from './bab.js';
+import type { BoundingHelper } from './bab-bounding.js';
+import { branchAndBound, type BabProgress } from './bab.js';
 import { evaluateSpec, linearSpec, type MaxMinSpec } from './spec.js';
+import { inThreadHelper } from '../../../test/helpers/in-thread-helper.js';
 import { denseReluNet } from '../../../test/helpers/random-ir.js';
 
 /** The largest value of the spec over n uniform samples of the boxes. */
@@ -147,32 +148,9 @@ describe('branchAndBound', () => {
     // a frontier wide enough for the helper to get batches (it gets some once 8 domains are open)
     const deep = denseReluNet(11, [4, 24, 24, 3], true);
     const BOX4 = makeBox([-1, -1, -1, -1], [1, 1, 1, 1]);
-    const stub = (onBound: () => void, options: { fail?: boolean; delayMs?: number } = {}): NonNullable<BabOptions['helper']> & { closed: number } => {
-      const factory = Object.assign(
-        (init: BounderInit): BoundingHelper => {
-          const bounder = new DomainBounder(init.graph, init.spec, init.settings);
-          return {
-            isReady: true,
-            bound: async (domains, prune) => {
-              onBound();
-              if (options.fail) throw new Error('helper broke');
-              const out = structuredClone(bounder.bound(structuredClone(domains), prune));
-              if (options.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
-              return out;
-            },
-            close: () => {
-              factory.closed++;
-            },
-          };
-        },
-        { closed: 0 },
-      );
-      return factory;
-    };
-
     it('bounds part of the frontier on the helper: the same status, incumbent and bound (within tol) as one thread, and is closed once', async () => {
       let calls = 0;
-      const helper = stub(() => calls++);
+      const helper = inThreadHelper({ onBound: () => calls++ });
       const alone = await branchAndBound(deep, c, BOX4, { tol: 1e-4, batchSize: 4 });
       const shared = await branchAndBound(deep, c, BOX4, { tol: 1e-4, batchSize: 4, helper });
       expect(calls).toBeGreaterThan(0);
@@ -186,18 +164,18 @@ describe('branchAndBound', () => {
     it('counts the domains on a slow helper in the bound: stopped with batches in flight, the bound still holds and the gap is not called closed', async () => {
       const truth = sampledMax(deep, linearSpec(c), [BOX4], 50_000);
       let calls = 0;
-      const slow = stub(() => calls++, { delayMs: 40 });
+      const slow = inThreadHelper({ onBound: () => calls++, delayMs: 40 });
       const r = await branchAndBound(deep, c, BOX4, { tol: 0, batchSize: 2, timeLimitMs: 400, helper: slow });
       expect(calls).toBeGreaterThan(1);
       expect(r.status).toBe('timeout');
       expect(r.upperBound).toBeGreaterThanOrEqual(truth);
       // with a target that only the helper's domains could still reach, the search waits for them
-      const target = await branchAndBound(deep, c, BOX4, { tol: 0, batchSize: 2, target: truth - 1e-3, timeLimitMs: 5000, helper: stub(() => undefined, { delayMs: 5 }) });
+      const target = await branchAndBound(deep, c, BOX4, { tol: 0, batchSize: 2, target: truth - 1e-3, timeLimitMs: 5000, helper: inThreadHelper({ delayMs: 5 }) });
       expect(target.targetOutcome).toBe('reached');
     });
 
     it("stops with the helper's error, and runs alone while the helper is not ready", async () => {
-      const broken = stub(() => undefined, { fail: true });
+      const broken = inThreadHelper({ fail: true });
       await expect(branchAndBound(deep, c, BOX4, { tol: 1e-6, batchSize: 4, helper: broken })).rejects.toThrow('helper broke');
       expect(broken.closed).toBe(1);
       let calls = 0;

@@ -368,26 +368,22 @@ class BabSearch {
       const ub = this.heap.peekKey();
       const children = this.popChildren(limit);
       if (children.length === 0) return;
-      const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size + this.inFlightCount(), alpha: this.alphaPays() };
-      const job: HelperJob = { ub, children, done: false };
       const sentAt = wallClock();
-      job.reply = helper.bound(children, prune).then(
-        (out) => {
-          job.done = true;
-          // the helper's cost from when it could start (the send, or the end of the batch before
-          // this one) to the end of its bounding: the copy of the domains to it included, which
-          // its own bounding time leaves out (that made it take too large a share)
-          const started = Math.max(sentAt, this.helperFinishedAt);
-          this.helperFinishedAt = out.finishedAt;
-          this.remoteMsPerDomain = ema(this.remoteMsPerDomain, Math.max(out.elapsedMs, out.finishedAt - started) / children.length);
-          return out;
-        },
-        (e: unknown) => {
-          job.done = true;
-          throw e;
-        },
-      );
-      job.reply.catch(() => undefined); // awaited in absorbHelperJobs; this only keeps it from being unhandled meanwhile
+      const reply = helper.bound(children, this.pruneState()).then((out) => {
+        // the helper's cost from when it could start (the send, or the end of the batch before
+        // this one) to the end of its bounding: the copy of the domains to it included, which
+        // its own bounding time leaves out (that made it take too large a share)
+        const started = Math.max(sentAt, this.helperFinishedAt);
+        this.helperFinishedAt = out.finishedAt;
+        this.remoteMsPerDomain = ema(this.remoteMsPerDomain, Math.max(out.elapsedMs, out.finishedAt - started) / children.length);
+        return out;
+      });
+      const job: HelperJob = { ub, children, reply, done: false };
+      const finished = (): void => {
+        job.done = true;
+      };
+      // also keeps a failure from being unhandled until absorbHelperJobs awaits the reply
+      reply.then(finished, finished);
       this.jobs.push(job);
     }
   }
@@ -400,7 +396,7 @@ class BabSearch {
     else await yieldToEventLoop();
     while (this.jobs.length > 0 && this.jobs[0].done) {
       const job = this.jobs.shift() as HelperJob;
-      await this.absorb(job.children, await (job.reply as Promise<BoundOutcome>));
+      await this.absorb(job.children, await job.reply);
       this.feedHelper();
     }
   }
@@ -417,6 +413,11 @@ class BabSearch {
     let ub = -Infinity;
     for (const j of this.jobs) ub = Math.max(ub, j.ub);
     return ub;
+  }
+
+  /** The pruning state for a batch popped now (and whether it gets alpha-CROWN: see `alphaPays`). */
+  private pruneState(): PruneState {
+    return { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size + this.inFlightCount(), alpha: this.alphaPays() };
   }
 
   private threshold(): number {
@@ -592,9 +593,8 @@ class BabSearch {
    * cost per domain of both feeds the sharing with the helper.
    */
   private async boundAndPush(domains: BabDomain[]): Promise<void> {
-    const prune: PruneState = { threshold: this.threshold(), target: this.o.target, frontier: this.heap.size + this.inFlightCount(), alpha: this.alphaPays() };
     const t0 = now();
-    const outcome = this.bounder.bound(domains, prune);
+    const outcome = this.bounder.bound(domains, this.pruneState());
     await this.absorb(domains, outcome);
     this.localMsPerDomain = ema(this.localMsPerDomain, (now() - t0) / domains.length);
   }
@@ -633,7 +633,8 @@ class BabSearch {
 interface HelperJob {
   readonly ub: number;
   readonly children: BabDomain[];
-  reply?: Promise<BoundOutcome>;
+  readonly reply: Promise<BoundOutcome>;
+  /** Whether the reply has settled (set before any later reaction to it runs). */
   done: boolean;
 }
 

@@ -10,6 +10,6 @@ export { linearSpec, evaluateSpec } from './spec.js';
 export type { MaxMinSpec, SpecDisjunct } from './spec.js';
 export { branchAndBound } from './bab.js';
 export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from './bab.js';
-export { DomainBounder } from './bab-bounding.js';
-export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState } from './bab-bounding.js';
+export { DomainBounder, reluLayout } from './bab-bounding.js';
+export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState, ReluLayout } from './bab-bounding.js';
 export { releaseScratch } from './scratch.js';

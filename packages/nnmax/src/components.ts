@@ -12,10 +12,10 @@ export const POLISH: ComponentName = 'lbfgs';
  * median time to the optimum fell by a quarter). Generating it costs 50-130 ns per coordinate at
  * 784 inputs (a random digit permutation draw each), so in high dimension the design shrinks to
  * INITIAL_DESIGN_COORDS coordinates: 784 inputs take 21 points, where the first ascent (see
- * portfolio.ts) rather than the design does the work.
+ * portfolio.ts) rather than the design does the work. With up to 6 free inputs the design also
+ * holds the box's corners (see MAX_CORNERS in @nnmax/search).
  */
 const INITIAL_DESIGN = 256;
-// (with up to 6 free inputs the design also holds the box's corners: see MAX_CORNERS)
 const MIN_INITIAL_DESIGN = 16;
 const INITIAL_DESIGN_COORDS = 2 ** 14;
 

@@ -228,7 +228,7 @@ export const MAX_CORNERS = 64;
 function boxCorners(box: Box, max: number): Float64Array[] {
   const free: number[] = [];
   for (let k = 0; k < box.lo.length; k++) if (box.lo[k] < box.hi[k]) free.push(k);
-  if (free.length > 30 || 2 ** free.length > max) return [];
+  if (2 ** free.length > max) return [];
   return Array.from({ length: 2 ** free.length }, (_, c) => {
     const x = Float64Array.from(box.lo);
     free.forEach((k, bit) => {
