@@ -1,0 +1,387 @@
+import type { Box } from '@nnmax/core';
+import type { IrGraph } from '@nnmax/onnx';
+import { maximizeSmallLp } from './small-lp.js';
+import type { MaxMinSpec } from './spec.js';
+
+/**
+ * Exact local ascent on a piecewise-linear network (affine, add, concat, ReLU and LeakyReLU
+ * nodes): fix the activation pattern at the start point, and the network is one affine map on
+ * the polytope of inputs with that pattern (its "linear region"). A linear programme over that
+ * region and the box gives the region's best vertex. There, each neuron whose sign constraint
+ * blocks the ascent (positive multiplier) is flipped in turn, and the LP over the neighbouring
+ * region starts from the vertex (which lies on the boundary of both); the first flip that gains
+ * moves the walk. It ends at a vertex no single flip improves, or after `maxRegions` LPs.
+ *
+ * Gradient steps stall on the kinks where ReLU networks peak, and black-box searches converge to
+ * them slowly; the walk lands on the vertex exactly. A spec with several terms is maximised in
+ * epigraph form (max t with t <= each term of the disjunct active at the start point).
+ *
+ * A search heuristic: the caller evaluates the returned point with the network itself.
+ */
+export interface RegionAscentResult {
+  /** The final vertex, inside the box. */
+  readonly x: Float64Array;
+  /** Its value predicted by the region's affine map (the network's value up to round-off). */
+  readonly value: number;
+  /** LPs solved (regions visited or tried). */
+  readonly regions: number;
+}
+
+/** True when the walk applies: every node is input, affine, add, concat, ReLU or LeakyReLU. */
+export function isPiecewiseLinear(ir: IrGraph): boolean {
+  return ir.nodes.every((n) => n.kind === 'input' || n.kind === 'affine' || n.kind === 'add' || n.kind === 'concat' || n.kind === 'relu' || n.kind === 'leakyrelu');
+}
+
+/** Gains below this (relative to 1 + |value|) do not move the walk. */
+const MIN_GAIN = 1e-12;
+
+/**
+ * Per node, its affine map over the free inputs under a pattern: [n + 1, size] row-major, row f < n
+ * the coefficients of free input f, row n the constant (so each row is one matrix-vector product
+ * per affine node).
+ */
+type Maps = Float64Array[];
+type Pattern = (Uint8Array | undefined)[];
+
+export class RegionAscent {
+  /** Indices of the box's free inputs (lo < hi). */
+  private readonly free: number[] = [];
+  private readonly n: number;
+  /** The neuron rows of the LP, in node order: which activation node and unit each is. */
+  private readonly rowNode: Int32Array;
+  private readonly rowUnit: Int32Array;
+  /** Node ids of the activation nodes. */
+  private readonly activations: number[] = [];
+  /** Spare per-node buffers for trial maps (swapped with the current ones on a move). */
+  private spare: Maps;
+  /** Per node, the vector u of a rank-one flip update; delta, the flipped unit's input row. */
+  private readonly du: Float64Array[];
+  private readonly delta: Float64Array;
+  private readonly isAffected: Uint8Array;
+  private readonly nTermsMax: number;
+  // LP buffers, reused: A [m, dim], b [m], g [dim]
+  private readonly A: Float64Array;
+  private readonly b: Float64Array;
+  private readonly g: Float64Array;
+
+  constructor(
+    private readonly ir: IrGraph,
+    private readonly spec: MaxMinSpec,
+    private readonly box: Box,
+  ) {
+    if (!isPiecewiseLinear(ir)) throw new Error('RegionAscent: the network is not piecewise linear');
+    for (let i = 0; i < box.lo.length; i++) if (box.lo[i] < box.hi[i]) this.free.push(i);
+    const n = (this.n = this.free.length);
+    const rowNode: number[] = [];
+    const rowUnit: number[] = [];
+    for (const node of ir.nodes) {
+      if (node.kind !== 'relu' && node.kind !== 'leakyrelu') continue;
+      this.activations.push(node.id);
+      for (let r = 0; r < node.size; r++) {
+        rowNode.push(node.id);
+        rowUnit.push(r);
+      }
+    }
+    this.rowNode = Int32Array.from(rowNode);
+    this.rowUnit = Int32Array.from(rowUnit);
+    this.spare = ir.nodes.map((node) => new Float64Array((n + 1) * node.size));
+    this.du = ir.nodes.map((node) => new Float64Array(node.size));
+    this.delta = new Float64Array(n + 1);
+    this.isAffected = new Uint8Array(ir.nodes.length);
+    this.nTermsMax = Math.max(...spec.disjuncts.map((d) => d.e.length));
+    const dim = this.nTermsMax > 1 ? n + 1 : n;
+    const m = rowNode.length + 2 * n + (this.nTermsMax > 1 ? this.nTermsMax : 0);
+    this.A = new Float64Array(m * dim);
+    this.b = new Float64Array(m);
+    this.g = new Float64Array(dim);
+  }
+
+  /**
+   * Walks from x0 (clamped into the box), solving at most `maxRegions` LPs and starting none after
+   * `deadline` (a performance.now() time).
+   */
+  ascend(x0: Float64Array, maxRegions = 64, deadline = Infinity): RegionAscentResult {
+    const { box, n } = this;
+    const x = Float64Array.from(x0, (v, i) => Math.min(box.hi[i], Math.max(box.lo[i], v)));
+    const pattern: Pattern = [];
+    let maps: Maps = this.ir.nodes.map((node) => new Float64Array((n + 1) * node.size));
+    this.propagate(maps, 0, pattern, x);
+    if (n === 0) return { x, value: this.terms(maps, x).value, regions: 0 };
+    let current = this.solve(maps, pattern, x);
+    let regions = 1;
+    // flips of blocking neurons, largest multiplier first, until none gains
+    outer: while (regions < maxRegions) {
+      for (const row of current.blocking) {
+        if (regions >= maxRegions || performance.now() > deadline) break outer;
+        const node = this.rowNode[row];
+        const flipped = pattern.slice();
+        flipped[node] = pattern[node]!.slice();
+        flipped[node]![this.rowUnit[row]] ^= 1;
+        const trial = this.propagateFlip(maps, node, this.rowUnit[row], flipped);
+        const next = this.solve(trial, flipped, current.x, current.active);
+        regions++;
+        if (next.value > current.value + MIN_GAIN * (1 + Math.abs(current.value))) {
+          for (let id = node; id < trial.length; id++) if (trial[id] !== maps[id]) this.spare[id] = maps[id];
+          maps = trial;
+          for (let id = 0; id < pattern.length; id++) pattern[id] = flipped[id];
+          current = next;
+          continue outer;
+        }
+      }
+      break;
+    }
+    return { x: current.x, value: current.value, regions };
+  }
+
+  /**
+   * The maps after flipping one unit of an activation node (already flipped in `pattern`), as a
+   * rank-one update: every changed map is the current one plus u (per node) times delta (the
+   * flipped unit's input row over the free inputs and the constant), and u propagates through the
+   * graph linearly. Changed maps are written into the spare buffers; unchanged ones are shared.
+   */
+  private propagateFlip(maps: Maps, flippedNode: number, unit: number, pattern: Pattern): Maps {
+    const { ir, n, du } = this;
+    const trial = maps.slice();
+    const at = ir.nodes[flippedNode];
+    if (at.kind !== 'relu' && at.kind !== 'leakyrelu') throw new Error('RegionAscent: flip of a non-activation node');
+    const S = maps[at.inputs[0]];
+    const delta = this.delta;
+    for (let f = 0; f <= n; f++) delta[f] = S[f * at.size + unit];
+    const slope = at.kind === 'relu' ? 0 : at.alpha;
+    const isAffected = this.isAffected;
+    isAffected.fill(0);
+    for (let id = flippedNode; id < ir.nodes.length; id++) {
+      const node = ir.nodes[id];
+      const u = du[id];
+      const size = node.size;
+      if (id === flippedNode) {
+        u.fill(0);
+        u[unit] = pattern[id]![unit] ? 1 - slope : slope - 1;
+      } else {
+        if (!node.inputs.some((i) => isAffected[i])) continue;
+        switch (node.kind) {
+          case 'affine': {
+            const ui = du[node.inputs[0]];
+            const { W, nIn } = node;
+            for (let r = 0; r < size; r++) {
+              let acc = 0;
+              const wo = r * nIn;
+              for (let k = 0; k < nIn; k++) acc += W[wo + k] * ui[k];
+              u[r] = acc;
+            }
+            break;
+          }
+          case 'add':
+            u.fill(0);
+            for (const i of node.inputs) if (isAffected[i]) for (let r = 0; r < size; r++) u[r] += du[i][r];
+            break;
+          case 'concat': {
+            let o = 0;
+            for (const i of node.inputs) {
+              const si = ir.nodes[i].size;
+              if (isAffected[i]) u.set(du[i], o);
+              else u.fill(0, o, o + si);
+              o += si;
+            }
+            break;
+          }
+          case 'relu':
+          case 'leakyrelu': {
+            const ui = du[node.inputs[0]];
+            const p = pattern[id]!;
+            const sl = node.kind === 'relu' ? 0 : node.alpha;
+            for (let r = 0; r < size; r++) u[r] = p[r] ? ui[r] : sl * ui[r];
+            break;
+          }
+          default:
+            throw new Error(`RegionAscent: node ${node.name} (${node.kind}) is not piecewise linear`);
+        }
+      }
+      isAffected[id] = 1;
+      const T = maps[id];
+      const out = this.spare[id];
+      for (let f = 0; f <= n; f++) {
+        const o = f * size;
+        const df = delta[f];
+        for (let r = 0; r < size; r++) out[o + r] = T[o + r] + u[r] * df;
+      }
+      trial[id] = out;
+    }
+    return trial;
+  }
+
+  /**
+   * Writes the affine maps of nodes `from`.. under the pattern; with x, the pattern of those
+   * nodes is first set from the signs at x.
+   */
+  private propagate(maps: Maps, from: number, pattern: Pattern, x: Float64Array | undefined): void {
+    const { ir, free, n, box } = this;
+    const z = x && Float64Array.from(free, (i) => x[i]);
+    for (let id = from; id < ir.nodes.length; id++) {
+      const node = ir.nodes[id];
+      const T = maps[id];
+      const size = node.size;
+      switch (node.kind) {
+        case 'input':
+          T.fill(0);
+          for (let i = 0; i < size; i++) T[n * size + i] = box.lo[i] === box.hi[i] ? box.lo[i] : 0;
+          free.forEach((i, f) => (T[f * size + i] = 1));
+          break;
+        case 'affine': {
+          const S = maps[node.inputs[0]];
+          const { W, nIn } = node;
+          for (let f = 0; f <= n; f++) {
+            const so = f * nIn;
+            const to = f * size;
+            for (let r = 0; r < size; r++) {
+              const wo = r * nIn;
+              let s = 0;
+              for (let k = 0; k < nIn; k++) s += W[wo + k] * S[so + k];
+              T[to + r] = s;
+            }
+          }
+          for (let r = 0; r < size; r++) T[n * size + r] += node.b[r];
+          break;
+        }
+        case 'add':
+          T.fill(0);
+          for (const i of node.inputs) {
+            const S = maps[i];
+            for (let j = 0; j < T.length; j++) T[j] += S[j];
+          }
+          break;
+        case 'concat': {
+          let o = 0;
+          for (const i of node.inputs) {
+            const S = maps[i];
+            const si = ir.nodes[i].size;
+            for (let f = 0; f <= n; f++) T.set(S.subarray(f * si, (f + 1) * si), f * size + o);
+            o += si;
+          }
+          break;
+        }
+        case 'relu':
+        case 'leakyrelu': {
+          const S = maps[node.inputs[0]];
+          if (z) {
+            const p = new Uint8Array(size);
+            for (let r = 0; r < size; r++) {
+              let v = S[n * size + r];
+              for (let f = 0; f < n; f++) v += S[f * size + r] * z[f];
+              p[r] = v > 0 ? 1 : 0;
+            }
+            pattern[id] = p;
+          }
+          const p = pattern[id]!;
+          const slope = node.kind === 'relu' ? 0 : node.alpha;
+          for (let f = 0; f <= n; f++) {
+            const o = f * size;
+            for (let r = 0; r < size; r++) T[o + r] = p[r] ? S[o + r] : slope * S[o + r];
+          }
+          break;
+        }
+        default:
+          throw new Error(`RegionAscent: node ${node.name} (${node.kind}) is not piecewise linear`);
+      }
+    }
+  }
+
+  /** The active disjunct's terms at x (max over disjuncts of the min over terms), over the free inputs. */
+  private terms(maps: Maps, x: Float64Array): { rows: Float64Array; consts: Float64Array; value: number } {
+    const { free, n, spec } = this;
+    const T = maps[this.ir.output];
+    const nOut = spec.nOut;
+    let best: { rows: Float64Array; consts: Float64Array; value: number } | undefined;
+    for (const d of spec.disjuncts) {
+      const t = d.e.length;
+      const rows = new Float64Array(t * n); // [t, n]
+      const consts = new Float64Array(t);
+      let m = Infinity;
+      for (let j = 0; j < t; j++) {
+        let c = d.e[j];
+        for (let o = 0; o < nOut; o++) {
+          const w = d.D[j * nOut + o];
+          if (w === 0) continue;
+          c += w * T[n * nOut + o];
+          for (let f = 0; f < n; f++) rows[j * n + f] += w * T[f * nOut + o];
+        }
+        consts[j] = c;
+        let v = c;
+        for (let f = 0; f < n; f++) v += rows[j * n + f] * x[free[f]];
+        m = Math.min(m, v);
+      }
+      if (!best || m > best.value) best = { rows, consts, value: m };
+    }
+    return best!;
+  }
+
+  /** The LP over the region of `maps` from x (in the region's closure). */
+  private solve(maps: Maps, pattern: Pattern, x: Float64Array, warm?: readonly number[]): Step {
+    const { free, n, box, A, b, g, rowNode, rowUnit, ir } = this;
+    const terms = this.terms(maps, x);
+    const nTerms = terms.consts.length;
+    const epigraph = this.nTermsMax > 1;
+    const dim = epigraph ? n + 1 : n;
+    const nNeurons = rowNode.length;
+    const m = nNeurons + 2 * n + (epigraph ? this.nTermsMax : 0);
+    A.fill(0);
+    for (let i = 0; i < nNeurons; i++) {
+      const node = ir.nodes[rowNode[i]];
+      const S = maps[node.inputs[0]];
+      const size = node.size;
+      const r = rowUnit[i];
+      // positive: -(C z + c0) <= 0; negative: C z + c0 <= 0
+      const sgn = pattern[rowNode[i]]![r] ? -1 : 1;
+      for (let f = 0; f < n; f++) A[i * dim + f] = sgn * S[f * size + r];
+      b[i] = -sgn * S[n * size + r];
+    }
+    for (let f = 0; f < n; f++) {
+      const lo = nNeurons + 2 * f;
+      A[lo * dim + f] = -1;
+      b[lo] = -box.lo[free[f]];
+      A[(lo + 1) * dim + f] = 1;
+      b[lo + 1] = box.hi[free[f]];
+    }
+    const w0 = new Float64Array(dim);
+    free.forEach((i, f) => (w0[f] = x[i]));
+    g.fill(0);
+    let constant = 0;
+    if (epigraph) {
+      // t - r_j . z <= c_j; rows beyond this disjunct's terms stay 0 <= 1
+      for (let j = 0; j < this.nTermsMax; j++) {
+        const r = nNeurons + 2 * n + j;
+        if (j >= nTerms) {
+          b[r] = 1;
+          continue;
+        }
+        for (let f = 0; f < n; f++) A[r * dim + f] = -terms.rows[j * n + f];
+        A[r * dim + n] = 1;
+        b[r] = terms.consts[j];
+      }
+      w0[n] = terms.value;
+      g[n] = 1;
+    } else {
+      g.set(terms.rows);
+      constant = terms.consts[0];
+    }
+    const res = maximizeSmallLp({ dim, m, A, b, g }, w0, warm);
+    const out = Float64Array.from(x);
+    free.forEach((i, f) => (out[i] = Math.min(box.hi[i], Math.max(box.lo[i], res.w[f]))));
+    // blocking neuron rows, largest multiplier first
+    const blocking = res.active
+      .map((row, k) => ({ row, lambda: res.lambda[k] }))
+      .filter((a) => a.row < nNeurons && a.lambda > 0)
+      .sort((p, q) => q.lambda - p.lambda)
+      .map((a) => a.row);
+    return { x: out, value: res.value + constant, blocking, active: res.active };
+  }
+}
+
+interface Step {
+  readonly x: Float64Array;
+  readonly value: number;
+  /** Neuron rows that block the ascent at x, largest multiplier first. */
+  readonly blocking: readonly number[];
+  /** The LP's final working rows (tight at x; a warm start for the neighbouring regions' LPs). */
+  readonly active: readonly number[];
+}
