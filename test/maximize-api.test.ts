@@ -148,3 +148,36 @@ describe('a model outside the IR (black-box)', () => {
   });
 });
 
+
+describe('the region walk in the auto portfolio', () => {
+  const box = { lo: [-2, -2], hi: [2, 2] };
+
+  it('joins on ReLU nets with a box domain, and not with linear constraints or smooth activations', async () => {
+    const r = await maximize(tll, { box, timeLimitMs: 300 });
+    expect(r.method).toMatch(/^auto\(walk\+/);
+    const domain = parseDomain(JSON.stringify({ box: [[-2, 2], [-2, 2]], linear: [{ a: [1, 1], b: 1 }] }), 2, 'd.json');
+    const constrained = await maximize(tll, { domain, timeLimitMs: 300 });
+    expect(constrained.method).not.toMatch(/walk/);
+    expect(isFeasible(domain, constrained.x)).toBe(true);
+
+    const g = new TestGraph(['N', 2]);
+    const h = g.op('Sigmoid', [g.op('Gemm', ['x', g.init([4, 2], weights(8, 3)), g.init([4], weights(4, 4))], { transB: 1 })]);
+    const smooth = await loadModel(g.build(g.op('Gemm', [h, g.init([1, 4], weights(4, 5)), g.init([1], weights(1, 6))], { transB: 1 }), ['N', 1]), { file: 'sig.onnx' });
+    try {
+      const s = await maximize(smooth, { box, timeLimitMs: 200 });
+      expect(s.method).not.toMatch(/walk/);
+    } finally {
+      await smooth.dispose();
+    }
+  });
+
+  it('minimize: the walk improves the incumbent in the caller sense (minimising -y0 is maximising y0)', async () => {
+    const { max } = gridExtremes(box.lo, box.hi);
+    const events: ProgressEvent[] = [];
+    const r = await minimize(tll, { box, objective: '-y0', timeLimitMs: 1000, seed: 1, onProgress: (e) => events.push(e) });
+    expect(r.method).toMatch(/walk/);
+    expect(r.value).toBeLessThanOrEqual(-max + 1e-6);
+    // the maximum is not at a corner: walks from the design's best points improve on it
+    expect(events.some((e) => e.phase === 'walk')).toBe(true);
+  });
+});

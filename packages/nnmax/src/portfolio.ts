@@ -55,6 +55,13 @@ const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.45, mu
  */
 const FIRST_ASCENT_ROUNDS = 100;
 const FIRST_ASCENT_MS = 100;
+/**
+ * The region walk's share on piecewise-linear networks (the others scaled to the rest; see
+ * region-walk.ts). On the 71 maximisations of ../shared/maximize with at most 16 inputs (all
+ * ReLU), it halved the geometric mean time to the optimum (median 9.5 ms to 3.4 ms); 0.3 and 0.8
+ * did about as well as 0.5, within this machine's noise.
+ */
+const WALK_SHARE = 0.5;
 const HIGH_DIM_BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { sample: 1 };
 
 function freeDimension(ctx: SearchContext): number {
@@ -81,7 +88,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     throw new InvalidOptionError('method', options.method, "'auto', 'sample' or 'cmaes': the model is outside the IR, so there is no gradient graph");
   }
   const isHighDim = freeDimension(ctx) > CMAES_MAX_DIM;
-  const shares =
+  let shares: Partial<Record<ComponentName, number>> =
     options.method === 'auto'
       ? options.hasGradients
         ? isHighDim
@@ -91,6 +98,9 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
           ? HIGH_DIM_BLACK_BOX_SHARES
           : BLACK_BOX_SHARES
       : { [options.method]: 1 };
+  if (options.method === 'auto' && ctx.regionAscent && !isHighDim) {
+    shares = { walk: WALK_SHARE, ...Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, (v as number) * (1 - WALK_SHARE)])) };
+  }
   const stopCause = (): StopCause | undefined => {
     if (options.signal?.aborted) return 'aborted';
     if (options.target !== undefined && ctx.incumbent && ctx.incumbent.value >= options.target) return 'target';

@@ -1,3 +1,4 @@
+import type { RegionAscent } from '@nnmax/bounds';
 import type { Box } from '@nnmax/core';
 import type { Evaluator } from '@nnmax/runtime';
 import type { ScalarObjective } from './scalar-objective.js';
@@ -20,6 +21,8 @@ export class SearchContext {
   incumbent: Incumbent | undefined;
   /** The best distinct points evaluated so far, best first (start points for local searches). */
   readonly elite: Incumbent[] = [];
+  /** Exact local ascent over linear regions, when the network is piecewise linear and the domain a box. */
+  regionAscent: RegionAscent | undefined;
   private readonly listeners: ((inc: Incumbent) => void)[] = [];
 
   constructor(

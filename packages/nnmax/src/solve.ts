@@ -1,6 +1,6 @@
 import { Rng } from '@nnmax/core';
 import { forward64, type IrGraph } from '@nnmax/onnx';
-import { branchAndBound, type BabResult } from '@nnmax/bounds';
+import { branchAndBound, isPiecewiseLinear, RegionAscent, type BabResult } from '@nnmax/bounds';
 import type { MaximizeStatus, ProgressEvent } from './maximize-types.js';
 import type { Problem, ResolvedSearch } from './maximize.js';
 import { value64 } from './maximize.js';
@@ -30,6 +30,15 @@ const SEARCH_IDLE_SHARE = 0.05;
 const SEARCH_WINDOW_MS = 500;
 /** Longest pause of branch-and-bound per round (a slow round must not stall the bound for long). */
 const MAX_SLEEP_MS = 200;
+
+/** Most free inputs for the region walk (its LPs have one variable per free input). */
+const MAX_WALK_DIM = 64;
+
+function freeInputs(box: { lo: ArrayLike<number>; hi: ArrayLike<number> }): number {
+  let n = 0;
+  for (let i = 0; i < box.lo.length; i++) if (box.lo[i] < box.hi[i]) n++;
+  return n;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,6 +73,10 @@ export async function solve(
   const t0 = performance.now();
   const ir = search.certify ? model.requireIr('certified bounds') : undefined;
   const ctx = new SearchContext(model.evaluator, problem.scalar, problem.box, problem.repair);
+  const pwl = model.ir;
+  if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && freeInputs(problem.box) <= MAX_WALK_DIM) {
+    ctx.regionAscent = new RegionAscent(pwl, problem.spec, problem.box);
+  }
   let upperBound: number | null = null;
   let babResult: BabResult | undefined;
   let babIncumbent: { x: Float64Array; value: number } | undefined;
