@@ -171,6 +171,22 @@ describe('the region walk in the auto portfolio', () => {
     }
   });
 
+  it('skips the walk on networks where one start would cost over 1e7 multiply-adds (64 inputs, 186k weights)', async () => {
+    const g = new TestGraph(['N', 64]);
+    const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([400, 64], weights(400 * 64, 7)), g.init([400], weights(400, 8))], { transB: 1 })]);
+    const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([400, 400], weights(400 * 400, 9)), g.init([400], weights(400, 10))], { transB: 1 })]);
+    const wide = await loadModel(g.build(g.op('Gemm', [h2, g.init([1, 400], weights(400, 11)), g.init([1], weights(1, 12))], { transB: 1 }), ['N', 1]), { file: 'wide.onnx' });
+    try {
+      const b64 = { lo: new Array(64).fill(-1), hi: new Array(64).fill(1) };
+      expect((await maximize(wide, { box: b64, timeLimitMs: 100 })).method).not.toMatch(/walk/);
+      // with 2 free inputs, a start costs 3 x 186k: the walk runs
+      const fix = Object.fromEntries(Array.from({ length: 62 }, (_, i) => [i + 2, 0.5]));
+      expect((await maximize(wide, { box: b64, fix, timeLimitMs: 100 })).method).toMatch(/walk/);
+    } finally {
+      await wide.dispose();
+    }
+  });
+
   it('minimize: the walk improves the incumbent in the caller sense (minimising -y0 is maximising y0)', async () => {
     const { max } = gridExtremes(box.lo, box.hi);
     const events: ProgressEvent[] = [];

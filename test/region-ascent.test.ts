@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Rng } from '@nnmax/core';
-import { evaluateSpec, isPiecewiseLinear, linearSpec, maximizeSmallLp, RegionAscent } from '@nnmax/bounds';
+import { evaluateSpec, isPiecewiseLinear, linearSpec, maximizeSmallLp, RegionAscent, regionAscentCost } from '@nnmax/bounds';
 import { forward64, type IrGraph } from '@nnmax/onnx';
 import highsModule from 'highs';
 import { loadModel } from 'nnmax/node';
@@ -92,6 +92,13 @@ describe('RegionAscent', () => {
     const sigmoid = buildNet({ ...spec, acts: [3, 3, 3] });
     expect(isPiecewiseLinear(sigmoid)).toBe(false);
     expect(() => new RegionAscent(sigmoid, linearSpec(Float64Array.of(1)), { lo: Float64Array.of(0, 0), hi: Float64Array.of(1, 1) })).toThrow(/not piecewise linear/);
+  });
+
+  it('counts the cost of a start: (free inputs + 1) times the affine weights', () => {
+    const spec: NetSpec = { nIn: 3, nOut: 2, widths: [4, 5], acts: [0, 0, 0], blocks: [0, 0, 0], weightScale: 1, seed: 1 };
+    // weights 3*4 + 4*5 + 5*2 = 42
+    expect(regionAscentCost(pwlNet(spec), 3)).toBe(4 * 42);
+    expect(regionAscentCost(pwlNet(spec), 0)).toBe(42);
   });
 
   it('climbs, stays in the box, and predicts the network value at its vertex (random DAGs, max-min specs)', () => {

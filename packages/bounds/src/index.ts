@@ -13,7 +13,7 @@ export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from
 export { DomainBounder, reluLayout } from './bab-bounding.js';
 export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState, ReluLayout } from './bab-bounding.js';
 export { releaseScratch } from './scratch.js';
-export { RegionAscent, isPiecewiseLinear } from './region-ascent.js';
+export { RegionAscent, isPiecewiseLinear, regionAscentCost } from './region-ascent.js';
 export type { RegionAscentResult } from './region-ascent.js';
 export { maximizeSmallLp } from './small-lp.js';
 export type { SmallLp, SmallLpResult } from './small-lp.js';

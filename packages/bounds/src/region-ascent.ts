@@ -32,6 +32,17 @@ export function isPiecewiseLinear(ir: IrGraph): boolean {
   return ir.nodes.every((n) => n.kind === 'input' || n.kind === 'affine' || n.kind === 'add' || n.kind === 'concat' || n.kind === 'relu' || n.kind === 'leakyrelu');
 }
 
+/**
+ * Multiply-adds of one full propagation of the affine maps (the start of every walk): (n + 1)
+ * times the affine weights. A walk's first step cannot be cut short, so callers skip the walk on
+ * networks where this alone would block the thread for long.
+ */
+export function regionAscentCost(ir: IrGraph, nFree: number): number {
+  let weights = 0;
+  for (const node of ir.nodes) if (node.kind === 'affine') weights += node.W.length;
+  return (nFree + 1) * weights;
+}
+
 /** Gains below this (relative to 1 + |value|) do not move the walk. */
 const MIN_GAIN = 1e-12;
 

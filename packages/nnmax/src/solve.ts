@@ -1,6 +1,6 @@
 import { Rng } from '@nnmax/core';
 import { forward64, type IrGraph } from '@nnmax/onnx';
-import { branchAndBound, isPiecewiseLinear, RegionAscent, type BabResult } from '@nnmax/bounds';
+import { branchAndBound, isPiecewiseLinear, RegionAscent, regionAscentCost, type BabResult } from '@nnmax/bounds';
 import type { MaximizeStatus, ProgressEvent } from './maximize-types.js';
 import type { Problem, ResolvedSearch } from './maximize.js';
 import { value64 } from './maximize.js';
@@ -31,8 +31,12 @@ const SEARCH_WINDOW_MS = 500;
 /** Longest pause of branch-and-bound per round (a slow round must not stall the bound for long). */
 const MAX_SLEEP_MS = 200;
 
-/** Most free inputs for the region walk (its LPs have one variable per free input). */
+/**
+ * Most free inputs for the region walk (its LPs have one variable per free input), and most
+ * multiply-adds of the propagation that starts each walk (about 10 ms; ACAS Xu needs 1e5).
+ */
 const MAX_WALK_DIM = 64;
+const MAX_WALK_COST = 1e7;
 
 function freeInputs(box: { lo: ArrayLike<number>; hi: ArrayLike<number> }): number {
   let n = 0;
@@ -74,7 +78,8 @@ export async function solve(
   const ir = search.certify ? model.requireIr('certified bounds') : undefined;
   const ctx = new SearchContext(model.evaluator, problem.scalar, problem.box, problem.repair);
   const pwl = model.ir;
-  if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && freeInputs(problem.box) <= MAX_WALK_DIM) {
+  const nFree = freeInputs(problem.box);
+  if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && nFree <= MAX_WALK_DIM && regionAscentCost(pwl, nFree) <= MAX_WALK_COST) {
     ctx.regionAscent = new RegionAscent(pwl, problem.spec, problem.box);
   }
   let upperBound: number | null = null;
