@@ -378,13 +378,23 @@ export class RegionAscent {
     const res = maximizeSmallLp({ dim, m, A, b, g }, w0, warm);
     const out = Float64Array.from(x);
     free.forEach((i, f) => (out[i] = Math.min(box.hi[i], Math.max(box.lo[i], res.w[f]))));
+    let value = res.value + constant;
+    if (epigraph) {
+      // t may end below the smallest term (a row not tight); the region's value is that term
+      value = Infinity;
+      for (let j = 0; j < nTerms; j++) {
+        let v = terms.consts[j];
+        for (let f = 0; f < n; f++) v += terms.rows[j * n + f] * out[free[f]];
+        value = Math.min(value, v);
+      }
+    }
     // blocking neuron rows, largest multiplier first
     const blocking = res.active
       .map((row, k) => ({ row, lambda: res.lambda[k] }))
       .filter((a) => a.row < nNeurons && a.lambda > 0)
       .sort((p, q) => q.lambda - p.lambda)
       .map((a) => a.row);
-    return { x: out, value: res.value + constant, blocking, active: res.active };
+    return { x: out, value, blocking, active: res.active };
   }
 }
 
