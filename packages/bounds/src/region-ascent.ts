@@ -1,4 +1,4 @@
-import type { Box } from '@nnmax/core';
+import { clampToBox, type Box } from '@nnmax/core';
 import type { IrGraph } from '@nnmax/onnx';
 import { maximizeSmallLp } from './small-lp.js';
 import type { MaxMinSpec } from './spec.js';
@@ -113,7 +113,7 @@ export class RegionAscent {
    */
   ascend(x0: Float64Array, maxRegions = 64, deadline = Infinity): RegionAscentResult {
     const { box, n } = this;
-    const x = Float64Array.from(x0, (v, i) => Math.min(box.hi[i], Math.max(box.lo[i], v)));
+    const x = clampToBox(Float64Array.from(x0), box);
     const pattern: Pattern = [];
     let maps: Maps = this.ir.nodes.map((node) => new Float64Array((n + 1) * node.size));
     this.propagate(maps, 0, pattern, x);

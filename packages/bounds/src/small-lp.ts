@@ -53,6 +53,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   const Q = new Float64Array(dim * dim);
   const d = new Float64Array(dim);
   const isActive = new Uint8Array(m);
+  const rowNorms = Float64Array.from({ length: m }, (_, i) => Math.sqrt(dot(A, i * dim, A, i * dim, dim)));
   let lambda: number[] = [];
   let iterations = 0;
   let isOptimal = false;
@@ -92,7 +93,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
     for (let i = 0; i < m; i++) {
       if (isActive[i]) continue;
       const ad = dot(A, i * dim, d, 0, dim);
-      if (ad <= ZERO_DIRECTION * dNorm * rowNorm(A, i, dim)) continue;
+      if (ad <= ZERO_DIRECTION * dNorm * rowNorms[i]) continue;
       const slack = Math.max(0, b[i] - dot(A, i * dim, w, 0, dim));
       const s = slack / ad;
       if (s < step) {
@@ -115,10 +116,6 @@ function dot(a: Float64Array, ao: number, c: Float64Array, co: number, n: number
   let s = 0;
   for (let j = 0; j < n; j++) s += a[ao + j] * c[co + j];
   return s;
-}
-
-function rowNorm(A: Float64Array, i: number, dim: number): number {
-  return Math.sqrt(dot(A, i * dim, A, i * dim, dim));
 }
 
 /** Orthogonalises row i of A against Q's first k rows and stores it as row k; false if it is dependent. */

@@ -1,4 +1,4 @@
-import { InvalidOptionError, type Rng } from '@nnmax/core';
+import { InvalidOptionError, type Box, type Rng } from '@nnmax/core';
 import type { Optimizer } from '@nnmax/search';
 import { createComponent, POLISH, type ComponentName } from './components.js';
 import type { SearchMethod } from './maximize-types.js';
@@ -64,9 +64,10 @@ const FIRST_ASCENT_MS = 100;
 const WALK_SHARE = 0.5;
 const HIGH_DIM_BLACK_BOX_SHARES: Partial<Record<ComponentName, number>> = { sample: 1 };
 
-function freeDimension(ctx: SearchContext): number {
+/** Inputs the box leaves free (lo < hi). */
+export function freeDimension(box: Box): number {
   let n = 0;
-  for (let i = 0; i < ctx.dim; i++) if (ctx.box.lo[i] < ctx.box.hi[i]) n++;
+  for (let i = 0; i < box.lo.length; i++) if (box.lo[i] < box.hi[i]) n++;
   return n;
 }
 
@@ -87,7 +88,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
   if (!options.hasGradients && (options.method === 'adam' || options.method === 'multistart' || options.method === 'basinhopping')) {
     throw new InvalidOptionError('method', options.method, "'auto', 'sample' or 'cmaes': the model is outside the IR, so there is no gradient graph");
   }
-  const isHighDim = freeDimension(ctx) > CMAES_MAX_DIM;
+  const isHighDim = freeDimension(ctx.box) > CMAES_MAX_DIM;
   let shares: Partial<Record<ComponentName, number>> =
     options.method === 'auto'
       ? options.hasGradients

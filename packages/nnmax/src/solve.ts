@@ -5,7 +5,7 @@ import type { MaximizeStatus, ProgressEvent } from './maximize-types.js';
 import type { Problem, ResolvedSearch } from './maximize.js';
 import { value64 } from './maximize.js';
 import type { Model } from './model.js';
-import { runPortfolio, type StopCause } from './portfolio.js';
+import { freeDimension, runPortfolio, type StopCause } from './portfolio.js';
 import { SearchContext } from './search-context.js';
 import { improvementShare, shareAt, TurnTaking } from './turn-taking.js';
 
@@ -37,12 +37,6 @@ const MAX_SLEEP_MS = 200;
  */
 const MAX_WALK_DIM = 64;
 const MAX_WALK_COST = 1e7;
-
-function freeInputs(box: { lo: ArrayLike<number>; hi: ArrayLike<number> }): number {
-  let n = 0;
-  for (let i = 0; i < box.lo.length; i++) if (box.lo[i] < box.hi[i]) n++;
-  return n;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,7 +72,7 @@ export async function solve(
   const ir = search.certify ? model.requireIr('certified bounds') : undefined;
   const ctx = new SearchContext(model.evaluator, problem.scalar, problem.box, problem.repair);
   const pwl = model.ir;
-  const nFree = freeInputs(problem.box);
+  const nFree = freeDimension(problem.box);
   if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && nFree <= MAX_WALK_DIM && regionAscentCost(pwl, nFree) <= MAX_WALK_COST) {
     ctx.regionAscent = new RegionAscent(pwl, problem.spec, problem.box);
   }
