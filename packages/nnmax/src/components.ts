@@ -48,6 +48,13 @@ const ADAM_STARTS = 64;
 export interface ComponentOptions {
   /** The first quasi-random design (finite), rather than the endless sampling slot. */
   readonly initial?: boolean;
+  /**
+   * The region walk shares the portfolio: it exploits the incumbent's basin, so differential
+   * evolution explores from a Latin hypercube alone rather than seeded with the incumbent (strategy
+   * best/1 would otherwise mutate around the incumbent first). On the 55 ACAS Xu maximisations of
+   * ../shared/maximize, six seeds, alternated: the geometric mean time to the optimum fell 6-14%.
+   */
+  readonly beside?: 'walk';
 }
 
 /**
@@ -81,7 +88,7 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
       // gradient steps stall and a small CMA-ES keeps climbing.
       return new Cmaes({ box, rng, x0: incumbent, sigma0: REFINE_SIGMA * meanWidth(ctx), lambda: 16 });
     case 'de':
-      return new DifferentialEvolution({ box, rng, seeds: incumbent && run === 0 ? [incumbent] : [], tolFun: DE_TOL_FUN, maxStagnation: DE_MAX_STAGNATION });
+      return new DifferentialEvolution({ box, rng, seeds: incumbent && run === 0 && options.beside !== 'walk' ? [incumbent] : [], tolFun: DE_TOL_FUN, maxStagnation: DE_MAX_STAGNATION });
     case 'cmaes':
       return new IpopCmaes({ box, rng, x0: run === 0 ? incumbent : undefined, lambda: CMAES_LAMBDA });
     case 'basinhopping':

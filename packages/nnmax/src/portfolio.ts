@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Box, type Rng } from '@nnmax/core';
 import type { Optimizer } from '@nnmax/search';
-import { createComponent, POLISH, type ComponentName } from './components.js';
+import { createComponent, POLISH, type ComponentName, type ComponentOptions } from './components.js';
 import type { SearchMethod } from './maximize-types.js';
 import type { SearchContext } from './search-context.js';
 
@@ -102,6 +102,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
   if (options.method === 'auto' && ctx.regionAscent && !isHighDim) {
     shares = { walk: WALK_SHARE, ...Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, (v as number) * (1 - WALK_SHARE)])) };
   }
+  const componentOptions: ComponentOptions = 'walk' in shares ? { beside: 'walk' } : {};
   const stopCause = (): StopCause | undefined => {
     if (options.signal?.aborted) return 'aborted';
     if (options.target !== undefined && ctx.incumbent && ctx.incumbent.value >= options.target) return 'target';
@@ -123,7 +124,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     name: name as ComponentName,
     share: share as number,
     spentMs: 0,
-    opt: createComponent(name as ComponentName, ctx, options.rng.fork(), 0),
+    opt: createComponent(name as ComponentName, ctx, options.rng.fork(), 0, componentOptions),
     runs: 1,
   }));
   let lastYield = performance.now();
@@ -138,7 +139,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     await options.afterStep?.(stepMs);
     if (ctx.incumbent && ctx.incumbent.value !== before) options.report(slot.name);
     if (slot.opt.stop().length > 0) {
-      slot.opt = createComponent(slot.name, ctx, options.rng.fork(), slot.runs++);
+      slot.opt = createComponent(slot.name, ctx, options.rng.fork(), slot.runs++, componentOptions);
     }
     if (performance.now() - lastYield > 50) {
       await new Promise((r) => setTimeout(r, 0)); // let signals and progress consumers run
