@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { boundLinear, boundMaxMin, boxBatch, evaluateSpec, intervalBounds, type BoundMethod } from '@nnmax/bounds';
 import { forward64, forwardAll } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
+import { campaign } from './helpers/campaign.js';
 import { ACTIVATION_VARIANTS, boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
 /**
@@ -44,7 +45,7 @@ describe('bounds on random networks contain every sample', () => {
           }
         },
       ),
-      { numRuns: 150, seed: 4242 },
+      campaign(150, 4242),
     );
   });
 
@@ -74,7 +75,7 @@ describe('bounds on random networks contain every sample', () => {
           expect(outside).toEqual([]);
         });
       }),
-      { numRuns: 100, seed: 777 },
+      campaign(100, 777),
     );
   });
 
@@ -101,7 +102,7 @@ describe('bounds on random networks contain every sample', () => {
           });
         },
       ),
-      { numRuns: 100, seed: 99 },
+      campaign(100, 99),
     );
   });
 });

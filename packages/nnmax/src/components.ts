@@ -34,9 +34,10 @@ const LBFGS_LANES = 16;
  * Differential evolution in the portfolio runs until its population's values agree to
  * DE_TOL_FUN (relative; scipy's default 0.01 stopped it within about 5e-4 of the ACAS Xu optima,
  * and each restart began again from a random population), or until DE_MAX_STAGNATION generations
- * bring no better value. Only its first run is seeded with the incumbent: later runs start from a
- * fresh Latin hypercube, to find other basins (ACAS Xu N1,9 property 7, max y3: 0.3 s against
- * 1-3 s when every restart was seeded).
+ * bring no better value. Only its first run is seeded with the incumbent (and not even that beside
+ * the region walk; see ComponentOptions.beside): later runs start from a fresh Latin hypercube, to
+ * find other basins (ACAS Xu N1,9 property 7, max y3: 0.3 s against 1-3 s when every restart was
+ * seeded).
  */
 const DE_TOL_FUN = 1e-7;
 const DE_MAX_STAGNATION = 100;
