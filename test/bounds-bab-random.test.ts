@@ -3,6 +3,7 @@ import { makeBox, Rng, type Box } from '@nnmax/core';
 import { branchAndBound, DomainBounder, evaluateSpec, reluLayout, type BabDomain, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
 import { forwardAll, type IrGraph } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
+import { campaignRuns } from './helpers/campaign.js';
 import { inThreadHelper } from './helpers/in-thread-helper.js';
 import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
@@ -19,7 +20,7 @@ import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } fr
 
 const POINTS_PER_DOMAIN = 48;
 /** fast-check runs; NNMAX_SOUNDNESS_RUNS raises it for a long campaign (with FC_SEED for other cases). */
-const RUNS = Number(process.env.NNMAX_SOUNDNESS_RUNS ?? 60);
+const RUNS = campaignRuns(60);
 
 interface Case {
   readonly graph: IrGraph;

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { Rng } from '@nnmax/core';
 import { evaluateSpec, isPiecewiseLinear, linearSpec, maximizeSmallLp, RegionAscent, regionAscentCost } from '@nnmax/bounds';
 import { forward64, type IrGraph } from '@nnmax/onnx';
-import highsModule from 'highs';
+import type { Highs } from 'highs';
 import { loadModel } from 'nnmax/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maximizeProblems } from './helpers/corpus.js';
+import { loadHighs } from './oracles/milp.js';
 import { boxArb, buildNet, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
 /**
@@ -13,10 +14,6 @@ import { boxArb, buildNet, maxMinSpecOf, netSpec, type NetSpec } from './helpers
  * LeakyReLU networks): its small LP solver against HiGHS, its affine maps against the float64
  * reference forward, local optimality in one dimension, and the exact MILP optima of ACAS Xu.
  */
-
-const highsLoader = ((highsModule as { default?: unknown }).default ?? highsModule) as () => Promise<{
-  solve(lp: string, options: Record<string, unknown>): { Status: string; ObjectiveValue: number };
-}>;
 
 /** A term of a CPLEX LP expression. */
 function lpTerms(coeffs: ArrayLike<number>): string {
@@ -30,9 +27,9 @@ const PWL_ACTS = [0, 1, 2];
 const pwlNet = (s: NetSpec): IrGraph => buildNet({ ...s, acts: s.acts.map((a) => PWL_ACTS[a % PWL_ACTS.length]) });
 
 describe('maximizeSmallLp', () => {
-  let highs: Awaited<ReturnType<typeof highsLoader>>;
+  let highs: Highs;
   beforeAll(async () => {
-    highs = await highsLoader();
+    highs = await loadHighs();
   });
 
   it('reaches the optimum HiGHS finds on random bounded LPs, from a feasible start with tight rows', () => {

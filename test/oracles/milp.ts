@@ -100,8 +100,13 @@ export class MilpOracle {
 }
 
 /** Loads the HiGHS WebAssembly module once and returns an oracle over it. */
+/** A HiGHS instance (WebAssembly), for tests that solve LPs of their own. */
+export function loadHighs(): Promise<Highs> {
+  return highsLoader();
+}
+
 export async function createMilpOracle(): Promise<MilpOracle> {
-  return new MilpOracle(await highsLoader());
+  return new MilpOracle(await loadHighs());
 }
 
 /** Writes the big-M MILP of `max c . F(x), x in box` for a ReLU network in CPLEX LP format. */

@@ -61,8 +61,9 @@ export class RegionAscent {
   /** The neuron rows of the LP, in node order: which activation node and unit each is. */
   private readonly rowNode: Int32Array;
   private readonly rowUnit: Int32Array;
-  /** Node ids of the activation nodes. */
-  private readonly activations: number[] = [];
+  /** Per neuron row, its activation node's input node and size (read on every LP). */
+  private readonly rowInput: Int32Array;
+  private readonly rowSize: Int32Array;
   /** Spare per-node buffers for trial maps (swapped with the current ones on a move). */
   private spare: Maps;
   /** Per node, the vector u of a rank-one flip update; delta, the flipped unit's input row. */
@@ -85,16 +86,19 @@ export class RegionAscent {
     const n = (this.n = this.free.length);
     const rowNode: number[] = [];
     const rowUnit: number[] = [];
+    const rowInput: number[] = [];
     for (const node of ir.nodes) {
       if (node.kind !== 'relu' && node.kind !== 'leakyrelu') continue;
-      this.activations.push(node.id);
       for (let r = 0; r < node.size; r++) {
         rowNode.push(node.id);
         rowUnit.push(r);
+        rowInput.push(node.inputs[0]);
       }
     }
     this.rowNode = Int32Array.from(rowNode);
     this.rowUnit = Int32Array.from(rowUnit);
+    this.rowInput = Int32Array.from(rowInput);
+    this.rowSize = Int32Array.from(rowNode, (id) => ir.nodes[id].size);
     this.spare = ir.nodes.map((node) => new Float64Array((n + 1) * node.size));
     this.du = ir.nodes.map((node) => new Float64Array(node.size));
     this.delta = new Float64Array(n + 1);
@@ -328,7 +332,7 @@ export class RegionAscent {
 
   /** The LP over the region of `maps` from x (in the region's closure). */
   private solve(maps: Maps, pattern: Pattern, x: Float64Array, warm?: readonly number[]): Step {
-    const { free, n, box, A, b, g, rowNode, rowUnit, ir } = this;
+    const { free, n, box, A, b, g, rowNode, rowUnit, rowInput, rowSize } = this;
     const terms = this.terms(maps, x);
     const nTerms = terms.consts.length;
     const epigraph = this.nTermsMax > 1;
@@ -337,9 +341,8 @@ export class RegionAscent {
     const m = nNeurons + 2 * n + (epigraph ? this.nTermsMax : 0);
     A.fill(0);
     for (let i = 0; i < nNeurons; i++) {
-      const node = ir.nodes[rowNode[i]];
-      const S = maps[node.inputs[0]];
-      const size = node.size;
+      const S = maps[rowInput[i]];
+      const size = rowSize[i];
       const r = rowUnit[i];
       // positive: -(C z + c0) <= 0; negative: C z + c0 <= 0
       const sgn = pattern[rowNode[i]]![r] ? -1 : 1;

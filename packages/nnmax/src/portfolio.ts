@@ -56,8 +56,8 @@ const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { adam: 0.45, mu
 const FIRST_ASCENT_ROUNDS = 100;
 const FIRST_ASCENT_MS = 100;
 /**
- * The region walk's share on piecewise-linear networks (the others scaled to the rest; see
- * region-walk.ts). On the 71 maximisations of ../shared/maximize with at most 16 inputs (all
+ * The region walk's share on piecewise-linear networks, whenever solve.ts has set one up (which
+ * also decides up to how many free inputs; the others scaled to the rest; see region-walk.ts). On the 71 maximisations of ../shared/maximize with at most 16 inputs (all
  * ReLU), it halved the geometric mean time to the optimum (median 9.5 ms to 3.4 ms); 0.3 and 0.8
  * did about as well as 0.5, within this machine's noise.
  */
@@ -99,7 +99,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
           ? HIGH_DIM_BLACK_BOX_SHARES
           : BLACK_BOX_SHARES
       : { [options.method]: 1 };
-  if (options.method === 'auto' && ctx.regionAscent && !isHighDim) {
+  if (options.method === 'auto' && ctx.regionAscent) {
     shares = { walk: WALK_SHARE, ...Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, (v as number) * (1 - WALK_SHARE)])) };
   }
   const componentOptions: ComponentOptions = 'walk' in shares ? { beside: 'walk' } : {};
