@@ -4,7 +4,7 @@ import { branchAndBound, DomainBounder, reluLayout, type BabDomain, type BabOpti
 import { loadModel, parseVnnlib } from 'nnmax/node';
 import { resolveProblem } from '../packages/nnmax/src/maximize.js';
 import { describe, expect, it } from 'vitest';
-import { startBoundingHelper } from '../packages/nnmax/src/node/bounding-helper.js';
+import { startBoundingHelper } from '../packages/nnmax/src/node/helpers.js';
 import { BENCHMARKS } from './helpers/corpus.js';
 
 /**

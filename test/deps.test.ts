@@ -14,11 +14,11 @@ const ALLOWED: Record<string, { workspace: string[]; external: string[] }> = {
 };
 
 /**
- * Imports that are not the package's own dependencies, by file, each with its reason. The bounding
- * helper's worker, when nnmax runs from its TypeScript sources (tsx, vitest: development only),
+ * Imports that are not the package's own dependencies, by file, each with its reason. The helper
+ * thread's worker, when nnmax runs from its TypeScript sources (tsx, vitest: development only),
  * registers the workspace's tsx in the worker before importing `.ts` files; from `dist` it never does.
  */
-const EXEMPT: Record<string, string[]> = { 'src/node/bounding-helper.ts': ['tsx/esm/api'] };
+const EXEMPT: Record<string, string[]> = { 'src/node/helper-thread.ts': ['tsx/esm/api'] };
 
 const ROOT = join(import.meta.dirname, '..');
 const PACKAGES = readdirSync(join(ROOT, 'packages')).map((d) => join(ROOT, 'packages', d));

@@ -24,8 +24,8 @@ interface Task {
 export async function browserBench(): Promise<{ markdown: string }> {
   const property = parseVnnlib(readFileSync(join(MODELS, 'acasxu_prop_1.vnnlib'), 'utf8'), 'acasxu_prop_1.vnnlib');
   const box = property.cases[0].box;
-  // one thread on both sides: the page has no branch-and-bound helper thread
-  const model = await loadModel(join(MODELS, 'acasxu_1_1.onnx'), { parallelBounds: false });
+  // one thread on both sides: the page has no helper thread
+  const model = await loadModel(join(MODELS, 'acasxu_1_1.onnx'), { parallelBounds: false, parallelSearch: false });
   const demo = await openDemo();
   try {
     await loadAcasExample(demo.page, demo.server.url);

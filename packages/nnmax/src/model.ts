@@ -11,6 +11,7 @@ import {
 import type { BounderInit, BoundingHelper } from '@nnmax/bounds';
 import type { Evaluator, EvaluatorOptions, ModelGraphs } from '@nnmax/runtime';
 import { describeModel, type ModelInfo } from './model-info.js';
+import type { WalkHelperFactory } from './region-walk.js';
 
 /** Creates an evaluator on the environment's runtime (bound by the node and web entries). */
 export type EvaluatorFactory = (graphs: ModelGraphs, options?: EvaluatorOptions) => Promise<Evaluator>;
@@ -23,10 +24,22 @@ export interface LoadOptions extends EvaluatorOptions {
    * verification use two cores (default true). Browsers: always one thread.
    */
   readonly parallelBounds?: boolean;
+  /**
+   * Node: the search portfolio runs its region walks (piecewise-linear networks, at most 64 free
+   * inputs, a box domain) on a worker thread while the other searches run on the calling thread,
+   * when it does not certify (default true). Browsers: always one thread.
+   */
+  readonly parallelSearch?: boolean;
 }
 
 /** Starts a thread that bounds branch-and-bound domains (bound by the node entry). */
 export type BoundingHelperFactory = (init: BounderInit) => BoundingHelper;
+
+/** The helper threads an environment offers (the node entry: worker threads). */
+export interface HelperFactories {
+  readonly bounding?: BoundingHelperFactory;
+  readonly walk?: WalkHelperFactory;
+}
 
 /** A loaded network: the imported ONNX, its IR when it fits, and an evaluator on onnxruntime. */
 export class Model {
@@ -39,6 +52,8 @@ export class Model {
     private readonly options: EvaluatorOptions,
     /** Where branch-and-bound gets its helper thread, if the environment has one. */
     readonly boundingHelper?: BoundingHelperFactory,
+    /** Where the search portfolio gets its walk helper thread, if the environment has one. */
+    readonly walkHelper?: WalkHelperFactory,
   ) {}
 
   get file(): string {
@@ -107,11 +122,12 @@ export function originalGraphs(imported: ImportedModel): ModelGraphs {
 }
 
 /** Imports ONNX bytes and opens an evaluator with the given runtime factory. */
-export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}, boundingHelper?: BoundingHelperFactory): Promise<Model> {
+export async function openModel(bytes: Uint8Array, factory: EvaluatorFactory, options: LoadOptions = {}, helpers: HelperFactories = {}): Promise<Model> {
   const imported = importModel(bytes, options.file ?? '<bytes>');
-  const { file: _file, parallelBounds = true, ...userOptions } = options;
+  const { file: _file, parallelBounds = true, parallelSearch = true, ...userOptions } = options;
   const evalOptions = { maxBatch: defaultMaxBatch(imported), ...userOptions };
-  const model = new Model(imported, await factory(graphsFor(imported), evalOptions), factory, evalOptions, parallelBounds ? boundingHelper : undefined);
+  const evaluator = await factory(graphsFor(imported), evalOptions);
+  const model = new Model(imported, evaluator, factory, evalOptions, parallelBounds ? helpers.bounding : undefined, parallelSearch ? helpers.walk : undefined);
   // onnxruntime must accept the user's original graph too: nnmax never answers for a model the
   // runtime itself rejects (a corrupted file can still decode as protobuf).
   try {

@@ -2,6 +2,7 @@ import { InvalidOptionError, type Box, type Rng } from '@nnmax/core';
 import type { Optimizer } from '@nnmax/search';
 import { createComponent, POLISH, type ComponentName, type ComponentOptions } from './components.js';
 import type { SearchMethod } from './maximize-types.js';
+import { RemoteWalks, type RegionWalk, type WalkHelper } from './region-walk.js';
 import type { SearchContext } from './search-context.js';
 
 export interface PortfolioOptions {
@@ -18,6 +19,11 @@ export interface PortfolioOptions {
   readonly shouldStop?: () => boolean;
   /** Called after each step of the main loop with its wall time (turn taking with branch-and-bound). */
   readonly afterStep?: (ms: number) => Promise<void>;
+  /**
+   * Starts a thread for the region walks (see RemoteWalks), once the design has not ended the
+   * search: when it is ready, the walk slot runs there. The portfolio closes it before returning.
+   */
+  readonly walkHelper?: () => WalkHelper;
 }
 
 export type StopCause = 'time' | 'target' | 'aborted' | 'converged' | 'external';
@@ -127,10 +133,42 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     opt: createComponent(name as ComponentName, ctx, options.rng.fork(), 0, componentOptions),
     runs: 1,
   }));
+  const walkSlot = slots.find((s) => s.name === 'walk');
+  const helper = walkSlot && options.walkHelper?.();
+  try {
+    return await mainLoop(ctx, options, { slots, shares, componentOptions, cause, stopCause, remote: helper && new RemoteWalks(walkSlot!.opt as RegionWalk, helper) });
+  } finally {
+    helper?.close();
+  }
+}
+
+/** The portfolio's state after the design (see runPortfolio). */
+interface Loop {
+  readonly slots: Slot[];
+  readonly shares: Partial<Record<ComponentName, number>>;
+  readonly componentOptions: ComponentOptions;
+  readonly cause: StopCause | undefined;
+  readonly stopCause: () => StopCause | undefined;
+  /** The walk slot's walks on a helper thread. */
+  readonly remote: RemoteWalks | undefined;
+}
+
+/** Steps the slots until a stop cause, then polishes the incumbent (see runPortfolio). */
+async function mainLoop(ctx: SearchContext, options: PortfolioOptions, { slots, shares, componentOptions, stopCause, remote, ...loop }: Loop): Promise<PortfolioOutcome> {
+  let cause = loop.cause;
+  const walkSlot = slots.find((s) => s.name === 'walk');
   let lastYield = performance.now();
   while (cause === undefined) {
-    let slot = slots[0];
-    for (const s of slots) if (s.spentMs / s.share < slot.spentMs / slot.share) slot = s;
+    const isRemote = remote?.isActive === true;
+    if (isRemote) {
+      const before = ctx.incumbent?.value;
+      await remote.pump(ctx);
+      if (ctx.incumbent && ctx.incumbent.value !== before) options.report('walk');
+      if ((cause = stopCause()) !== undefined) break;
+    }
+    // the walk slot's share of this thread goes to the others while its walks run on the helper
+    let slot = slots[0] === walkSlot && isRemote ? slots[1] : slots[0];
+    for (const s of slots) if (s.spentMs / s.share < slot.spentMs / slot.share && !(isRemote && s === walkSlot)) slot = s;
     const t = performance.now();
     const before = ctx.incumbent?.value;
     await step(ctx, slot.opt);

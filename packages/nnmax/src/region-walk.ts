@@ -1,5 +1,6 @@
-import type { Rng } from '@nnmax/core';
-import type { RegionAscent } from '@nnmax/bounds';
+import type { Box, Rng } from '@nnmax/core';
+import type { MaxMinSpec, RegionAscent, RegionAscentResult } from '@nnmax/bounds';
+import type { IrGraph } from '@nnmax/onnx';
 import { checkTell, type Optimizer, type StopReason } from '@nnmax/search';
 import type { SearchContext } from './search-context.js';
 
@@ -40,10 +41,8 @@ export class RegionWalk implements Optimizer {
   ) {}
 
   ask(): Float64Array[] {
-    const start = this.nextStart();
-    this.visited.add(key(start));
-    const r = this.ascent.ascend(start, MAX_REGIONS, performance.now() + MAX_WALK_MS);
-    this.visited.add(key(r.x));
+    const r = this.ascent.ascend(this.claimStart(), MAX_REGIONS, performance.now() + MAX_WALK_MS);
+    this.walkedTo(r.x);
     this.asked = [r.x];
     return this.asked;
   }
@@ -56,6 +55,25 @@ export class RegionWalk implements Optimizer {
 
   stop(): readonly StopReason[] {
     return [];
+  }
+
+  /** The next start point (see the class comment), marked as walked from. */
+  claimStart(): Float64Array {
+    const start = this.nextStart();
+    this.visited.add(key(start));
+    return start;
+  }
+
+  /** A walk ended at x: never a start point again. */
+  walkedTo(x: Float64Array): void {
+    this.visited.add(key(x));
+  }
+
+  /** The values of walks' end points evaluated elsewhere (RemoteWalks). */
+  record(points: readonly Float64Array[], values: Float64Array): void {
+    points.forEach((x, s) => {
+      if (!this.best || values[s] > this.best.value) this.best = { x, value: values[s] };
+    });
   }
 
   private nextStart(): Float64Array {
@@ -82,6 +100,75 @@ export class RegionWalk implements Optimizer {
     let d = 0;
     for (let i = 0; i < a.length; i++) if (hi[i] > lo[i]) d = Math.max(d, Math.abs(a[i] - b[i]) / (hi[i] - lo[i]));
     return d;
+  }
+}
+
+/** What a helper thread needs to walk: the network, the spec it maximises, and the box. */
+export interface WalkInit {
+  readonly graph: IrGraph;
+  readonly spec: MaxMinSpec;
+  readonly box: Box;
+}
+
+/** Region walks on another thread (Node: a worker thread, see `nnmax/node`). */
+export interface WalkHelper {
+  readonly isReady: boolean;
+  /** A walk from `start` (at most `maxRegions` LPs, none started after `ms`). */
+  walk(start: Float64Array, maxRegions: number, ms: number): Promise<RegionAscentResult>;
+  close(): void;
+}
+
+/** Starts a walk helper thread (bound by the node entry). */
+export type WalkHelperFactory = (init: WalkInit) => WalkHelper;
+
+/**
+ * Walks in flight on the helper thread: two, so that the helper starts its next walk as soon as it
+ * ends one, without waiting for this thread to collect the result between its own steps.
+ */
+const IN_FLIGHT = 2;
+
+/**
+ * The portfolio's region walks on a helper thread, once it is ready: the calling thread keeps
+ * choosing the start points (RegionWalk's rules) and evaluates the end points with the runtime,
+ * while the helper solves the LPs; the walk's share of this thread goes to the other searches.
+ * A helper that fails is not used again (the walk slot then runs on this thread, where the same
+ * failure surfaces as an error).
+ */
+export class RemoteWalks {
+  private readonly done: Float64Array[] = [];
+  private inFlight = 0;
+  private failed = false;
+
+  constructor(
+    private readonly walk: RegionWalk,
+    private readonly helper: WalkHelper,
+  ) {}
+
+  get isActive(): boolean {
+    return !this.failed && this.helper.isReady;
+  }
+
+  /** Evaluates the walks that have ended since the last call, and keeps IN_FLIGHT walks going. */
+  async pump(ctx: SearchContext): Promise<void> {
+    if (this.done.length > 0) {
+      const points = this.done.splice(0);
+      const { values } = await ctx.evaluate(points, false);
+      this.walk.record(points, values);
+    }
+    while (this.inFlight < IN_FLIGHT && this.isActive) {
+      this.inFlight++;
+      this.helper.walk(this.walk.claimStart(), MAX_REGIONS, MAX_WALK_MS).then(
+        (r) => {
+          this.inFlight--;
+          this.walk.walkedTo(r.x);
+          this.done.push(r.x);
+        },
+        () => {
+          this.inFlight--;
+          this.failed = true;
+        },
+      );
+    }
   }
 }
 

