@@ -26,6 +26,9 @@ interface Counting {
   factory: WalkHelperFactory;
   started: number;
   asked: number;
+  /** Walks asked before the helper was ready (queued behind its set-up), and every start asked. */
+  askedBeforeReady: number;
+  starts: Float64Array[];
   walks: number;
   closed: number;
 }
@@ -35,6 +38,8 @@ function counting(failWalks = false): Counting {
   const c = {
     started: 0,
     asked: 0,
+    askedBeforeReady: 0,
+    starts: [],
     walks: 0,
     closed: 0,
     factory: (init) => {
@@ -46,6 +51,8 @@ function counting(failWalks = false): Counting {
         },
         walk: async (start, maxRegions, ms) => {
           c.asked++;
+          if (!h.isReady) c.askedBeforeReady++;
+          c.starts.push(Float64Array.from(start));
           if (failWalks) throw new Error('injected walk failure');
           const r = await h.walk(start, maxRegions, ms);
           c.walks++;
@@ -105,6 +112,8 @@ describe('region walks on a worker thread', () => {
       expect(c.started).toBe(3);
       expect(c.closed).toBe(3);
       expect(c.walks).toBeGreaterThan(0);
+      // the first two walks of each search were sent before the helper was ready
+      expect(c.askedBeforeReady).toBe(6);
       const before = { ...c };
       const certified = await maximize(model, { ...objective(N1_1), certify: true, tol: 1e-4, timeLimitMs: 60_000, seed: 1 });
       expect(certified.status).toBe('optimal');
@@ -126,6 +135,33 @@ describe('region walks on a worker thread', () => {
       await single.dispose();
     }
   }, 120_000);
+
+  it("the first walks queue behind the helper's set-up; this thread walks from the design's best point meanwhile", async () => {
+    const c = counting();
+    const model = await open(N1_1.onnx, c.factory);
+    try {
+      let designBest: Float64Array | undefined;
+      const r = await maximize(model, {
+        ...objective(N1_1),
+        timeLimitMs: 300,
+        seed: 4,
+        onProgress: (e) => {
+          if (e.phase === 'sample') designBest ??= Float64Array.from(e.x);
+        },
+      });
+      expect(reachesOptimum(r.value, N1_1.optimum)).toBe(true);
+      expect(designBest).toBeDefined();
+      expect(c.askedBeforeReady).toBe(2);
+      // the helper's first two starts are other points than this thread's first (the incumbent)
+      const [s1, s2] = c.starts;
+      expect(Array.from(s1)).not.toEqual(Array.from(designBest!));
+      expect(Array.from(s2)).not.toEqual(Array.from(designBest!));
+      expect(Array.from(s1)).not.toEqual(Array.from(s2));
+      expect(c.walks).toBeGreaterThanOrEqual(2);
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
 
   it('a helper whose walks fail leaves them to this thread: the optimum is still reached', async () => {
     const c = counting(true);
