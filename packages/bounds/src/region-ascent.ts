@@ -70,6 +70,8 @@ export class RegionAscent {
   private readonly du: Float64Array[];
   private readonly delta: Float64Array;
   private readonly isAffected: Uint8Array;
+  /** Indices of a vector's nonzero entries (scratch of propagateFlip, as long as the widest node). */
+  private readonly nz: Int32Array;
   private readonly nTermsMax: number;
   // LP buffers, reused: A [m, dim], b [m], g [dim]
   private readonly A: Float64Array;
@@ -103,6 +105,7 @@ export class RegionAscent {
     this.du = ir.nodes.map((node) => new Float64Array(node.size));
     this.delta = new Float64Array(n + 1);
     this.isAffected = new Uint8Array(ir.nodes.length);
+    this.nz = new Int32Array(Math.max(1, ...ir.nodes.map((node) => (node.kind === 'affine' ? Math.max(node.size, node.nIn) : node.size))));
     this.nTermsMax = Math.max(...spec.disjuncts.map((d) => d.e.length));
     const dim = this.nTermsMax > 1 ? n + 1 : n;
     const m = rowNode.length + 2 * n + (this.nTermsMax > 1 ? this.nTermsMax : 0);
@@ -176,12 +179,19 @@ export class RegionAscent {
         if (!node.inputs.some((i) => isAffected[i])) continue;
         switch (node.kind) {
           case 'affine': {
+            // u's input is sparse after a ReLU (the units it switches off): the nonzero entries only
             const ui = du[node.inputs[0]];
             const { W, nIn } = node;
+            const nz = this.nz;
+            let nnz = 0;
+            for (let k = 0; k < nIn; k++) if (ui[k] !== 0) nz[nnz++] = k;
             for (let r = 0; r < size; r++) {
               let acc = 0;
               const wo = r * nIn;
-              for (let k = 0; k < nIn; k++) acc += W[wo + k] * ui[k];
+              for (let t = 0; t < nnz; t++) {
+                const k = nz[t];
+                acc += W[wo + k] * ui[k];
+              }
               u[r] = acc;
             }
             break;
@@ -215,10 +225,18 @@ export class RegionAscent {
       isAffected[id] = 1;
       const T = maps[id];
       const out = this.spare[id];
+      out.set(T);
+      const nz = this.nz;
+      let nnz = 0;
+      for (let r = 0; r < size; r++) if (u[r] !== 0) nz[nnz++] = r;
       for (let f = 0; f <= n; f++) {
         const o = f * size;
         const df = delta[f];
-        for (let r = 0; r < size; r++) out[o + r] = T[o + r] + u[r] * df;
+        if (df === 0) continue;
+        for (let t = 0; t < nnz; t++) {
+          const r = nz[t];
+          out[o + r] += u[r] * df;
+        }
       }
       trial[id] = out;
     }
@@ -243,15 +261,29 @@ export class RegionAscent {
           free.forEach((i, f) => (T[f * size + i] = 1));
           break;
         case 'affine': {
+          // the input's columns that are not all zero (after a ReLU, the units it switches off are)
           const S = maps[node.inputs[0]];
           const { W, nIn } = node;
+          const nz = this.nz;
+          let nnz = 0;
+          for (let k = 0; k < nIn; k++) {
+            for (let f = 0; f <= n; f++) {
+              if (S[f * nIn + k] !== 0) {
+                nz[nnz++] = k;
+                break;
+              }
+            }
+          }
           for (let f = 0; f <= n; f++) {
             const so = f * nIn;
             const to = f * size;
             for (let r = 0; r < size; r++) {
               const wo = r * nIn;
               let s = 0;
-              for (let k = 0; k < nIn; k++) s += W[wo + k] * S[so + k];
+              for (let t = 0; t < nnz; t++) {
+                const k = nz[t];
+                s += W[wo + k] * S[so + k];
+              }
               T[to + r] = s;
             }
           }

@@ -52,15 +52,28 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   // Orthonormal basis of the working rows' span (Gram-Schmidt, rebuilt after a drop): [k, dim]
   const Q = new Float64Array(dim * dim);
   const d = new Float64Array(dim);
-  const isActive = new Uint8Array(m);
-  const rowNorms = Float64Array.from({ length: m }, (_, i) => Math.sqrt(dot(A, i * dim, A, i * dim, dim)));
+  const { isActive, rowNorms, slack, ad } = scratch(m);
+  // per row: its norm, and its slack b - A w (kept up to date along the steps)
+  for (let i = 0; i < m; i++) {
+    isActive[i] = 0;
+    let nn = 0;
+    let aw = 0;
+    const o = i * dim;
+    for (let j = 0; j < dim; j++) {
+      const a = A[o + j];
+      nn += a * a;
+      aw += a * w[j];
+    }
+    rowNorms[i] = Math.sqrt(nn);
+    slack[i] = b[i] - aw;
+  }
   let lambda: number[] = [];
   let iterations = 0;
   let isOptimal = false;
   // a warm start: rows known to be tight at w0 (dependent ones are skipped)
   for (const i of initialActive) {
     if (isActive[i] || active.length === dim) continue;
-    if (Math.abs(b[i] - dot(A, i * dim, w0, 0, dim)) > 1e-9 * (1 + Math.abs(b[i]))) continue;
+    if (Math.abs(slack[i]) > 1e-9 * (1 + Math.abs(b[i]))) continue;
     if (!addToBasis(A, dim, i, active.length, Q)) continue;
     active.push(i);
     isActive[i] = 1;
@@ -91,11 +104,9 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
     let step = Infinity;
     let blocking = -1;
     for (let i = 0; i < m; i++) {
-      if (isActive[i]) continue;
-      const ad = dot(A, i * dim, d, 0, dim);
-      if (ad <= ZERO_DIRECTION * dNorm * rowNorms[i]) continue;
-      const slack = Math.max(0, b[i] - dot(A, i * dim, w, 0, dim));
-      const s = slack / ad;
+      const adi = (ad[i] = dot(A, i * dim, d, 0, dim));
+      if (isActive[i] || adi <= ZERO_DIRECTION * dNorm * rowNorms[i]) continue;
+      const s = Math.max(0, slack[i]) / adi;
       if (s < step) {
         step = s;
         blocking = i;
@@ -103,6 +114,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
     }
     if (blocking < 0) break; // unbounded along d: cannot happen over a bounded region; keep w
     for (let j = 0; j < dim; j++) w[j] += step * d[j];
+    for (let i = 0; i < m; i++) slack[i] -= step * ad[i];
     if (!addToBasis(A, dim, blocking, active.length, Q)) break; // dependent row: numerically degenerate
     active.push(blocking);
     isActive[blocking] = 1;
@@ -110,6 +122,14 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   }
   if (!isOptimal) lambda = active.length > 0 ? multipliers(A, dim, active, g) : [];
   return { w, value: dot(g, 0, w, 0, dim), active, lambda, isOptimal, iterations };
+}
+
+/** Per-row buffers of maximizeSmallLp, reused across calls (grown as needed; one thread, no reentry). */
+let rows = { isActive: new Uint8Array(0), rowNorms: new Float64Array(0), slack: new Float64Array(0), ad: new Float64Array(0) };
+
+function scratch(m: number): typeof rows {
+  if (rows.slack.length < m) rows = { isActive: new Uint8Array(m), rowNorms: new Float64Array(m), slack: new Float64Array(m), ad: new Float64Array(m) };
+  return rows;
 }
 
 function dot(a: Float64Array, ao: number, c: Float64Array, co: number, n: number): number {
