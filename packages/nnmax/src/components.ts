@@ -1,10 +1,10 @@
-import type { Rng } from '@nnmax/core';
-import { BasinHopping, Cmaes, DifferentialEvolution, IpopCmaes, MultiStartAdam, ParallelRestarts, ProjectedLbfgs, QuasiRandomSampler, type Optimizer } from '@nnmax/search';
+import { boxCenter, type Rng } from '@nnmax/core';
+import { BasinHopping, Cmaes, DifferentialEvolution, IpopCmaes, MultiStartAdam, ParallelRestarts, ProjectedLbfgs, QuasiRandomSampler, SignCornerAscent, type Optimizer } from '@nnmax/search';
 import { RegionWalk } from './region-walk.js';
 import type { SearchContext } from './search-context.js';
 
 /** The optimisers the portfolio runs; `lbfgs` is the final polish of the incumbent. */
-export type ComponentName = 'sample' | 'adam' | 'multistart' | 'cmaes' | 'de' | 'refine' | 'basinhopping' | 'lbfgs' | 'walk';
+export type ComponentName = 'sample' | 'adam' | 'multistart' | 'cmaes' | 'de' | 'refine' | 'basinhopping' | 'lbfgs' | 'walk' | 'corner';
 export const POLISH: ComponentName = 'lbfgs';
 
 /**
@@ -96,6 +96,9 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
       return new BasinHopping({ box, rng, x0: incumbent, temperature: metropolisTemperature(ctx) });
     case 'lbfgs':
       return new ProjectedLbfgs({ box, x0: incumbent });
+    case 'corner':
+      // from the box centre (the nominal input of a local robustness property)
+      return new SignCornerAscent({ box, starts: [boxCenter(box)] });
     case 'walk':
       if (!ctx.regionAscent) throw new Error('the region walk needs a piecewise-linear network');
       return new RegionWalk(ctx, ctx.regionAscent, rng);

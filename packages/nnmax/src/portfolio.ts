@@ -60,8 +60,9 @@ const CMAES_MAX_DIM = 64;
  */
 const HIGH_DIM_SHARES: Partial<Record<ComponentName, number>> = { basinhopping: 0.45, multistart: 0.3, adam: 0.2, sample: 0.05 };
 /**
- * In high dimension, with gradients, one projected L-BFGS run from the design's best point comes
- * first, for at most this many rounds and this long: on the 784-input problems of
+ * In high dimension, with gradients, one projected L-BFGS run from the incumbent (after the
+ * sign-corner ascent and the design) comes first, for at most this many rounds and this long: on
+ * the 784-input problems of
  * ../shared/maximize (small boxes, near-linear nets) it reaches the optimum in a few steps, where
  * the rotation of components took 3-8 times longer.
  */
@@ -124,13 +125,17 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
     if (performance.now() >= options.deadline) return 'time';
     return undefined;
   };
-  // A quasi-random design first: it seeds every start point and is cheap in one batch.
-  await step(ctx, createComponent('sample', ctx, options.rng.fork(), 0, { initial: true }));
-  options.report('sample');
-  let cause = stopCause();
-  if (cause === undefined && isHighDim && options.hasGradients && options.method === 'auto') {
-    cause = await firstAscent(ctx, options, stopCause);
+  // In high dimension with gradients the sign-corner ascent comes first, then the design, then the
+  // first ascent (see cornerAscent and firstAscent).
+  const isFirstAscent = isHighDim && options.hasGradients && options.method === 'auto';
+  let cause = isFirstAscent ? await cornerAscent(ctx, options, stopCause) : undefined;
+  if (cause === undefined) {
+    // A quasi-random design: it seeds every start point and is cheap in one batch.
+    await step(ctx, createComponent('sample', ctx, options.rng.fork(), 0, { initial: true }));
+    options.report('sample');
+    cause = stopCause();
   }
+  if (cause === undefined && isFirstAscent) cause = await firstAscent(ctx, options, stopCause);
   // Created after the design, so that their first runs start from its best points (and not at
   // all when the design or the first ascent has ended the search: Adam's 64 starts alone take
   // 10-40 ms to draw at 784 inputs). Only the walk is created here, the others on their first
@@ -211,6 +216,27 @@ async function mainLoop(ctx: SearchContext, options: PortfolioOptions, { slots, 
   const inc = ctx.incumbent!;
   const method = options.method === 'auto' ? `auto(${Object.keys(shares).join('+')})` : options.method;
   return { x: inc.x, value: inc.value, evaluations: ctx.evaluations, method, reason: cause };
+}
+
+/**
+ * In high dimension, with gradients, before the design: the sign-corner ascent from the box
+ * centre (steepest ascent in the infinity norm, see SignCornerAscent) to its fixed point. On the
+ * 20 maximisations over 784-input networks of ../shared/maximize (small boxes around an image,
+ * near-linear nets) it reached 9 optima in 1.1-1.5 ms, where the design and the first ascent took
+ * 3-25 ms; the geometric mean time to the optimum over the 17 reached fell from 15.8 to 5.5 ms
+ * (six seeds; 7.7 ms when the first ascent started from the design's best point instead).
+ */
+async function cornerAscent(ctx: SearchContext, options: PortfolioOptions, stopCause: () => StopCause | undefined): Promise<StopCause | undefined> {
+  const ascent = createComponent('corner', ctx, options.rng.fork(), 0);
+  let cause: StopCause | undefined;
+  while (ascent.stop().length === 0 && cause === undefined) {
+    const t = performance.now();
+    await step(ctx, ascent);
+    await options.afterStep?.(performance.now() - t);
+    cause = stopCause();
+  }
+  options.report('corner');
+  return cause;
 }
 
 /** The high-dimensional first ascent (see FIRST_ASCENT_ROUNDS): projected L-BFGS from the incumbent. */

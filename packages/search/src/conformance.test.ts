@@ -8,6 +8,7 @@ import { DifferentialEvolution } from './differential-evolution.js';
 import { ParallelRestarts } from './parallel-restarts.js';
 import { ProjectedLbfgs } from './projected-lbfgs.js';
 import { QuasiRandomSampler } from './quasi-random.js';
+import { SignCornerAscent } from './sign-corner.js';
 
 interface Case {
   readonly name: string;
@@ -64,6 +65,15 @@ const CASES: readonly Case[] = [
       { option: 'gtol', make: (box) => new ProjectedLbfgs({ box, gtol: -1 }) },
       { option: 'ftol', make: (box) => new ProjectedLbfgs({ box, ftol: NaN }) },
       { option: 'maxIterations', make: (box) => new ProjectedLbfgs({ box, maxIterations: 1.5 }) },
+    ],
+  },
+  {
+    name: 'SignCornerAscent',
+    make: (box, seed) => new SignCornerAscent({ box, starts: [seededPoint(box, seed), seededPoint(box, seed + 1)] }),
+    badOptions: [
+      { option: 'maxIterations', make: (box) => new SignCornerAscent({ box, maxIterations: 0 }) },
+      { option: 'starts[1]', make: (box) => new SignCornerAscent({ box, starts: [box.lo, new Float64Array(1)] }) },
+      { option: 'starts[0]', make: (box) => new SignCornerAscent({ box, starts: [box.lo.map(() => NaN)] }) },
     ],
   },
   {

@@ -20,3 +20,5 @@ export { ParallelRestarts } from './parallel-restarts.js';
 export type { ParallelRestartsOptions, LaneFactory } from './parallel-restarts.js';
 export { DifferentialEvolution, DIFFERENTIAL_EVOLUTION_DEFAULTS } from './differential-evolution.js';
 export type { DifferentialEvolutionOptions } from './differential-evolution.js';
+export { SignCornerAscent, SIGN_CORNER_DEFAULTS } from './sign-corner.js';
+export type { SignCornerAscentOptions } from './sign-corner.js';
