@@ -17,6 +17,8 @@ const problem = (id: string): MaximizeProblem => {
 const REACHED = [
   'mnistfc/mnist-net_256x6/prop_0_0.03/max Y_8 (label)',
   'mnistfc/mnist-net_256x6/prop_1_0.03/max Y_7 (rival)',
+  'mnistfc/mnist-net_256x4/prop_1_0.03/max Y_5 (rival)',
+  'eran/mnist_relu_9_200/mnist_spec_idx_4424_eps_0.01500/max Y_9 (label)',
   'eran/ffnnSIGMOID__Point_6x200/mnist_spec_idx_7955_eps_0.01200/max Y_2 (label)',
   'eran/ffnnSIGMOID__Point_6x200/mnist_spec_idx_7167_eps_0.01200/max Y_1 (label)',
 ].map(problem);
@@ -41,13 +43,14 @@ describe('sign-corner ascent on 784-input networks', () => {
       }
       expect(opt.stop()).toEqual(['converged']);
       expect(rounds).toBeLessThanOrEqual(15);
+      expect(rounds).toBeGreaterThanOrEqual(3);
       const best = opt.best!;
       expect(reachesOptimum(best.value, p.optimum), `${best.value} against ${p.optimum}`).toBe(true);
-      // recomputed independently of the gradient pass, and at a corner: every input at a bound
+      // recomputed independently of the gradient pass, and at (or next to) a corner: most inputs at a bound
       const y = forward64(ir, best.x, 1);
       expect(c.reduce((s, ci, o) => s + ci * y[o], 0)).toBeCloseTo(best.value, 12);
       const atBound = Array.from(best.x).filter((v, i) => v === box.lo[i] || v === box.hi[i]).length;
-      expect(atBound).toBeGreaterThan(0.9 * box.lo.length);
+      expect(atBound).toBeGreaterThan(0.8 * box.lo.length);
     } finally {
       await model.dispose();
     }
@@ -70,9 +73,9 @@ describe('sign-corner ascent on 784-input networks', () => {
       expect(calls[0]).toMatchObject({ n: 1, gradients: true });
       expect(Array.from(calls[0].x)).toEqual(p.lo.map((l, i) => l + (p.hi[i] - l) / 2));
       expect(phases[0]).toBe('corner');
-      // the corner steps only: one point each, no 21-point design
-      expect(calls.every((cl) => cl.n === 1)).toBe(true);
-      expect(r.evaluations).toBeLessThanOrEqual(15);
+      // the corner steps only (with gradients, at most 11 points each): no 21-point design
+      expect(calls.every((cl) => cl.gradients && cl.n <= 11)).toBe(true);
+      expect(r.evaluations).toBeLessThanOrEqual(60);
     } finally {
       await model.dispose();
     }

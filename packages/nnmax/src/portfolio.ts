@@ -222,9 +222,9 @@ async function mainLoop(ctx: SearchContext, options: PortfolioOptions, { slots, 
  * In high dimension, with gradients, before the design: the sign-corner ascent from the box
  * centre (steepest ascent in the infinity norm, see SignCornerAscent) to its fixed point. On the
  * 20 maximisations over 784-input networks of ../shared/maximize (small boxes around an image,
- * near-linear nets) it reached 9 optima in 1.1-1.5 ms, where the design and the first ascent took
- * 3-25 ms; the geometric mean time to the optimum over the 17 reached fell from 15.8 to 5.5 ms
- * (six seeds; 7.7 ms when the first ascent started from the design's best point instead).
+ * near-linear nets) it alone reaches 13 optima, in 1-3 ms where the design and the first ascent
+ * took 3-130 ms: the geometric mean time to the optimum over the 17 reached fell from 15.8 to
+ * 4.6 ms (six seeds, alternated; 5.6 ms with the full corner steps alone, without backtracking).
  */
 async function cornerAscent(ctx: SearchContext, options: PortfolioOptions, stopCause: () => StopCause | undefined): Promise<StopCause | undefined> {
   const ascent = createComponent('corner', ctx, options.rng.fork(), 0);

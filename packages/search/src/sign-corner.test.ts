@@ -52,6 +52,32 @@ describe('SignCornerAscent', () => {
     expect(Array.from(opt.best!.x)).toEqual([0.1]);
   });
 
+  it('backtracks on the number of inputs moved when the full corner is worse (a bilinear function)', () => {
+    // f = x0 + 0.9 x1 - 2 x0 x1 on [0, 1]^2 from (0, 0): the corner (1, 1) gives -0.1; the next
+    // batch moves only x0 (the larger predicted gain), which gives 1, the maximum over the box;
+    // there the signs point to (1, 0) itself
+    const box = makeBox([0, 0], [1, 1]);
+    const f = (x: Float64Array) => ({ value: x[0] + 0.9 * x[1] - 2 * x[0] * x[1], grad: Float64Array.of(1 - 2 * x[1], 0.9 - 2 * x[0]) });
+    const opt = new SignCornerAscent({ box, starts: [Float64Array.of(0, 0)] });
+    const asked: number[][] = [];
+    let rounds = 0;
+    while (opt.stop().length === 0) {
+      const points = opt.ask();
+      if (points.length === 0) break;
+      asked.push(...points.map((p) => Array.from(p)));
+      const told = points.map(f);
+      opt.tell(points, Float64Array.from(told, (t) => t.value), told.map((t) => t.grad));
+      rounds++;
+    }
+    expect(asked).toEqual([
+      [0, 0],
+      [1, 1],
+      [1, 0],
+    ]);
+    expect(rounds).toBe(3);
+    expect(opt.best).toEqual({ x: Float64Array.of(1, 0), value: 1 });
+  });
+
   it('stops at maxIterations on a function whose corners keep improving (a zig-zag)', () => {
     // value = iteration count along the asked sequence: the sign of the gradient alternates
     let calls = 0;
