@@ -120,7 +120,7 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
   const componentOptions: ComponentOptions = 'walk' in shares ? { beside: 'walk' } : {};
   const stopCause = (): StopCause | undefined => {
     if (options.signal?.aborted) return 'aborted';
-    if (options.target !== undefined && ctx.incumbent && ctx.incumbent.value >= options.target) return 'target';
+    if (options.target !== undefined && ctx.reaches(options.target)) return 'target';
     if (options.shouldStop?.()) return 'external';
     if (performance.now() >= options.deadline) return 'time';
     return undefined;

@@ -71,6 +71,7 @@ export async function solve(
   const t0 = performance.now();
   const ir = search.certify ? model.requireIr('certified bounds') : undefined;
   const ctx = new SearchContext(model.evaluator, problem.scalar, problem.box, problem.repair);
+  ctx.exactValue = model.ir && ((x) => value64(model, problem.scalar, x)!);
   const pwl = model.ir;
   const nFree = freeDimension(problem.box);
   if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && nFree <= MAX_WALK_DIM && regionAscentCost(pwl, nFree) <= MAX_WALK_COST) {
@@ -178,7 +179,7 @@ export async function solve(
     // memory; or its incumbent reached the target (the search's own is checked by the portfolio).
     shouldStop: () =>
       babError !== undefined ||
-      (search.target !== undefined && incumbentValue() >= search.target) ||
+      (search.target !== undefined && (ctx.reaches(search.target) || (babIncumbent?.value ?? -Infinity) >= search.target)) ||
       (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
     afterStep: turns && ((ms) => turns.afterSearch(ms)),
     walkHelper,
