@@ -75,6 +75,22 @@ describe('ScrambledHalton', () => {
     }
   });
 
+  it('gives the same points one at a time as in one batch, across the carries of every digit', () => {
+    // 300 points of bases 2, 3, 5, 7 carry into a new digit at 256, 243, 125 and 49
+    const one = new ScrambledHalton(4, new Rng(11));
+    const all = new ScrambledHalton(4, new Rng(11)).nextBatch(300);
+    const split = new ScrambledHalton(4, new Rng(11));
+    const parts = [split.nextBatch(124), split.nextBatch(2), split.nextBatch(117), split.nextBatch(57)].flat();
+    for (let i = 0; i < 300; i++) {
+      const u = one.next();
+      expect(Array.from(u)).toEqual(Array.from(all[i]));
+      expect(Array.from(parts[i])).toEqual(Array.from(all[i]));
+    }
+    // and the van der Corput coordinate (base 2) stays a permutation of the dyadic cells
+    const cells = new Set(all.slice(0, 256).map((u) => Math.floor(u[0] * 256)));
+    expect(cells.size).toBe(256);
+  });
+
   it('scrambling removes the correlation of the highest coordinates of 800-D Halton (bases 6121 and 6133)', () => {
     const h = new ScrambledHalton(800, new Rng(5));
     const pts = Array.from({ length: 256 }, () => h.next());
