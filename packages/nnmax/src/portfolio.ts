@@ -130,10 +130,13 @@ export async function runPortfolio(ctx: SearchContext, options: PortfolioOptions
   const isFirstAscent = isHighDim && options.hasGradients && options.method === 'auto';
   let cause = isFirstAscent ? await cornerAscent(ctx, options, stopCause) : undefined;
   if (cause === undefined) {
-    // A quasi-random design: it seeds every start point and is cheap in one batch.
-    await step(ctx, createComponent('sample', ctx, options.rng.fork(), 0, { initial: true }));
+    // A quasi-random design: it seeds every start point and is cheap in a few batches.
+    const design = createComponent('sample', ctx, options.rng.fork(), 0, { initial: true, ...componentOptions });
+    do {
+      await step(ctx, design);
+      cause = stopCause();
+    } while (cause === undefined && design.stop().length === 0);
     options.report('sample');
-    cause = stopCause();
   }
   if (cause === undefined && isFirstAscent) cause = await firstAscent(ctx, options, stopCause);
   // Created after the design, so that their first runs start from its best points (and not at
