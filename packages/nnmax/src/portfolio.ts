@@ -243,9 +243,7 @@ async function cornerAscent(ctx: SearchContext, options: PortfolioOptions, stopC
   const ascent = createComponent('corner', ctx, options.rng.fork(), 0);
   let cause: StopCause | undefined;
   while (ascent.stop().length === 0 && cause === undefined) {
-    const t = performance.now();
-    await step(ctx, ascent);
-    await options.afterStep?.(performance.now() - t);
+    await stepAlone(ctx, options, ascent);
     cause = stopCause();
   }
   options.report('corner');
@@ -259,9 +257,7 @@ async function firstAscent(ctx: SearchContext, options: PortfolioOptions, stopCa
   const before = ctx.incumbent?.value;
   let cause: StopCause | undefined;
   for (let i = 0; i < FIRST_ASCENT_ROUNDS && ascent.stop().length === 0 && performance.now() < until && cause === undefined; i++) {
-    const t = performance.now();
-    await step(ctx, ascent);
-    await options.afterStep?.(performance.now() - t);
+    await stepAlone(ctx, options, ascent);
     cause = stopCause();
   }
   if (ctx.incumbent?.value !== before) options.report('ascent');
@@ -275,9 +271,7 @@ async function firstHops(ctx: SearchContext, options: PortfolioOptions, stopCaus
   let cause: StopCause | undefined;
   while (cause === undefined && hops.stop().length === 0 && performance.now() - lastGain < FIRST_HOPS_QUIET_MS) {
     const before = ctx.incumbent?.value;
-    const t = performance.now();
-    await step(ctx, hops);
-    await options.afterStep?.(performance.now() - t);
+    await stepAlone(ctx, options, hops);
     if (ctx.incumbent?.value !== before) {
       lastGain = performance.now();
       options.report('basinhopping');
@@ -285,6 +279,13 @@ async function firstHops(ctx: SearchContext, options: PortfolioOptions, stopCaus
     cause = stopCause();
   }
   return cause;
+}
+
+/** One step of a component that runs alone (before the rotation), with branch-and-bound's turn after it. */
+async function stepAlone(ctx: SearchContext, options: PortfolioOptions, opt: Optimizer): Promise<void> {
+  const t = performance.now();
+  await step(ctx, opt);
+  await options.afterStep?.(performance.now() - t);
 }
 
 async function step(ctx: SearchContext, opt: Optimizer): Promise<void> {
