@@ -35,6 +35,12 @@ export class RegionWalk implements Optimizer {
   private readonly starts: Float64Array[] = [];
   /** The start of the next walk on this thread, claimed ahead (see RemoteWalks.prime). */
   private reserved: Float64Array | undefined;
+  /**
+   * Keys of the points looked at, by array (evaluated points are never written to afterwards):
+   * every start claim scans the elite from its best point, and joining the same coordinates again
+   * was 1.8% of the main thread's profile on the ACAS Xu property 1 searches.
+   */
+  private readonly keys = new WeakMap<Float64Array, string>();
 
   constructor(
     private readonly ctx: SearchContext,
@@ -64,7 +70,7 @@ export class RegionWalk implements Optimizer {
   /** The next start point (see the class comment), marked as walked from. */
   claimStart(): Float64Array {
     const start = this.nextStart();
-    this.visited.add(key(start));
+    this.visited.add(this.key(start));
     return start;
   }
 
@@ -75,7 +81,7 @@ export class RegionWalk implements Optimizer {
 
   /** A walk ended at x: never a start point again. */
   walkedTo(x: Float64Array): void {
-    this.visited.add(key(x));
+    this.visited.add(this.key(x));
   }
 
   /** The values of walks' end points evaluated elsewhere (RemoteWalks). */
@@ -87,11 +93,12 @@ export class RegionWalk implements Optimizer {
 
   private nextStart(): Float64Array {
     const inc = this.ctx.incumbent;
-    if (inc && !this.visited.has(key(inc.x))) return inc.x;
+    if (inc && !this.visited.has(this.key(inc.x))) return inc.x;
     for (const e of this.ctx.elite) {
-      if (this.visited.has(key(e.x))) continue;
+      const k = this.key(e.x);
+      if (this.visited.has(k)) continue;
       if (this.starts.some((s) => this.distance(s, e.x) < MIN_START_DISTANCE)) {
-        this.visited.add(key(e.x));
+        this.visited.add(k);
         continue;
       }
       this.starts.push(e.x);
@@ -101,6 +108,12 @@ export class RegionWalk implements Optimizer {
     const x = Float64Array.from(lo, (l, i) => this.rng.uniform(l, hi[i]));
     this.starts.push(x);
     return x;
+  }
+
+  private key(x: Float64Array): string {
+    let k = this.keys.get(x);
+    if (k === undefined) this.keys.set(x, (k = key(x)));
+    return k;
   }
 
   /** Largest coordinate difference relative to the box's widths (free inputs only). */
