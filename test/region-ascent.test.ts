@@ -133,6 +133,38 @@ describe('RegionAscent', () => {
     );
   });
 
+  it('a walker that walks again ends where a new one does, bit for bit (its buffers carry over; walks cut short too)', () => {
+    fc.assert(
+      fc.property(
+        netSpec.chain((s) =>
+          fc.record({
+            s: fc.constant(s),
+            box: boxArb(s.nIn),
+            terms: fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 4 }),
+            groups: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
+            seed: fc.integer({ min: 1, max: 2 ** 30 }),
+          }),
+        ),
+        ({ s, box, terms, groups, seed }) => {
+          const graph = pwlNet(s);
+          const spec = maxMinSpecOf(terms, groups, s.nOut);
+          const rng = new Rng(seed);
+          const shared = new RegionAscent(graph, spec, box);
+          for (let k = 0; k < 6; k++) {
+            const x0 = Float64Array.from(box.lo, (l, i) => rng.uniform(l, box.hi[i]));
+            const maxRegions = k % 3 === 2 ? 2 : 64;
+            const a = shared.ascend(x0, maxRegions);
+            const b = new RegionAscent(graph, spec, box).ascend(x0, maxRegions);
+            expect(Array.from(a.x)).toEqual(Array.from(b.x));
+            expect(a.value).toBe(b.value);
+            expect(a.regions).toBe(b.regions);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('ends at a local maximum in one dimension (or on a plateau)', () => {
     fc.assert(
       fc.property(netSpec, fc.integer({ min: 1, max: 2 ** 30 }), (s0, seed) => {

@@ -50,9 +50,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   const gNorm = Math.sqrt(dot(g, 0, g, 0, dim)) || 1;
   const active: number[] = [];
   // Orthonormal basis of the working rows' span (Gram-Schmidt, rebuilt after a drop): [k, dim]
-  const Q = new Float64Array(dim * dim);
-  const d = new Float64Array(dim);
-  const { isActive, rowNorms, slack, ad } = scratch(m);
+  const { isActive, rowNorms, slack, ad, Q, d } = scratch(m, dim);
   // per row: its norm, and its slack b - A w (kept up to date along the steps)
   for (let i = 0; i < m; i++) {
     isActive[i] = 0;
@@ -124,11 +122,17 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   return { w, value: dot(g, 0, w, 0, dim), active, lambda, isOptimal, iterations };
 }
 
-/** Per-row buffers of maximizeSmallLp, reused across calls (grown as needed; one thread, no reentry). */
-let rows = { isActive: new Uint8Array(0), rowNorms: new Float64Array(0), slack: new Float64Array(0), ad: new Float64Array(0) };
+/**
+ * Per-row buffers of maximizeSmallLp, the basis Q [dim, dim], the direction d [dim] and the
+ * multipliers' system M [dim, dim + 1], reused across calls (grown as needed; one thread, no reentry): a typed array
+ * over 64 bytes takes microseconds to allocate (see scratch.ts), and a region walk solves an LP
+ * per region.
+ */
+let rows = { isActive: new Uint8Array(0), rowNorms: new Float64Array(0), slack: new Float64Array(0), ad: new Float64Array(0), Q: new Float64Array(0), M: new Float64Array(0), d: new Float64Array(0) };
 
-function scratch(m: number): typeof rows {
-  if (rows.slack.length < m) rows = { isActive: new Uint8Array(m), rowNorms: new Float64Array(m), slack: new Float64Array(m), ad: new Float64Array(m) };
+function scratch(m: number, dim: number): typeof rows {
+  if (rows.slack.length < m) rows = { ...rows, isActive: new Uint8Array(m), rowNorms: new Float64Array(m), slack: new Float64Array(m), ad: new Float64Array(m) };
+  if (rows.d.length !== dim) rows = { ...rows, Q: new Float64Array(dim * dim), M: new Float64Array(dim * (dim + 1)), d: new Float64Array(dim) };
   return rows;
 }
 
@@ -167,7 +171,7 @@ function rebuildBasis(A: Float64Array, dim: number, active: number[], Q: Float64
 function multipliers(A: Float64Array, dim: number, active: readonly number[], g: Float64Array): number[] {
   const k = active.length;
   if (k === 0) return [];
-  const M = new Float64Array(k * (k + 1)); // [k, k + 1] augmented
+  const M = rows.M; // [k, k + 1] augmented (k <= dim: the scratch of maximizeSmallLp's call)
   for (let r = 0; r < k; r++) {
     for (let c = 0; c < k; c++) M[r * (k + 1) + c] = dot(A, active[r] * dim, A, active[c] * dim, dim);
     M[r * (k + 1) + k] = dot(A, active[r] * dim, g, 0, dim);
