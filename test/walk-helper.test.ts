@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Rng } from '@nnmax/core';
 import { RegionAscent } from '@nnmax/bounds';
 import { createEvaluator } from '@nnmax/runtime/node';
-import { maximize } from 'nnmax/node';
+import { loadModel, maximize } from 'nnmax/node';
 import { describe, expect, it } from 'vitest';
 import { openModel, type Model } from '../packages/nnmax/src/model.js';
 import { resolveProblem } from '../packages/nnmax/src/maximize.js';
@@ -95,6 +95,41 @@ describe('region walks on a worker thread', () => {
       }
       helper.close();
       await expect(helper.walk(N1_1.lo as unknown as Float64Array, 64, 1e9)).rejects.toMatchObject({ name: 'InternalError' });
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+
+  it('loadModel sends the graph to the spare thread ahead: the first walk helper sends only its id and walks as this thread does', async () => {
+    const model = await loadModel(N1_1.onnx);
+    try {
+      const prob = resolveProblem(model, objective(N1_1), 1);
+      const init = { graph: model.requireIr(), spec: prob.spec, box: prob.box };
+      const helper = startWalkHelper(init);
+      expect(helper.sentGraph).toBe(false);
+      while (!helper.isReady) await new Promise((resolve) => setTimeout(resolve, 10));
+      const here = new RegionAscent(init.graph, init.spec, init.box);
+      const rng = new Rng(9);
+      for (let k = 0; k < 4; k++) {
+        const start = Float64Array.from(N1_1.lo, (l, i) => rng.uniform(l, N1_1.hi[i]));
+        const b = await helper.walk(start, 64, 1e9);
+        const a = here.ascend(start, 64);
+        expect(Array.from(b.x)).toEqual(Array.from(a.x));
+        expect(b.regions).toBe(a.regions);
+      }
+      helper.close();
+      // a graph the thread never got (the same network imported again) goes with the set-up
+      const other = await open(N1_1.onnx, startWalkHelper);
+      try {
+        const again = startWalkHelper({ ...init, graph: other.requireIr() });
+        expect(again.sentGraph).toBe(true);
+        while (!again.isReady) await new Promise((resolve) => setTimeout(resolve, 10));
+        const start = Float64Array.from(N1_1.lo);
+        expect(Array.from((await again.walk(start, 64, 1e9)).x)).toEqual(Array.from(here.ascend(start, 64).x));
+        again.close();
+      } finally {
+        await other.dispose();
+      }
     } finally {
       await model.dispose();
     }

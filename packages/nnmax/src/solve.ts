@@ -38,6 +38,11 @@ const MAX_SLEEP_MS = 200;
 const MAX_WALK_DIM = 64;
 const MAX_WALK_COST = 1e7;
 
+/** True when the search walks the network's linear regions with this many free inputs (see MAX_WALK_DIM). */
+export function walkApplies(ir: IrGraph, nFree: number): boolean {
+  return isPiecewiseLinear(ir) && nFree <= MAX_WALK_DIM && regionAscentCost(ir, nFree) <= MAX_WALK_COST;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -74,7 +79,7 @@ export async function solve(
   ctx.exactValue = model.ir && ((x) => value64(model, problem.scalar, x)!);
   const pwl = model.ir;
   const nFree = freeDimension(problem.box);
-  if (pwl && isPiecewiseLinear(pwl) && problem.repair === undefined && nFree <= MAX_WALK_DIM && regionAscentCost(pwl, nFree) <= MAX_WALK_COST) {
+  if (pwl && problem.repair === undefined && walkApplies(pwl, nFree)) {
     ctx.regionAscent = new RegionAscent(pwl, problem.spec, problem.box);
   }
   let upperBound: number | null = null;

@@ -8,14 +8,16 @@ export type HelperWorkerRequest =
   | { readonly id: number; readonly type: 'init'; readonly init: BounderInit }
   | { readonly id: number; readonly type: 'bound'; readonly domains: BabDomain[]; readonly prune: PruneState }
   | { readonly id: number; readonly type: 'walkInit'; readonly graphId: number; readonly graph?: WalkInit['graph']; readonly spec: WalkInit['spec']; readonly box: WalkInit['box'] }
+  | { readonly id: number; readonly type: 'walkGraph'; readonly graphId: number; readonly graph: WalkInit['graph'] }
   | { readonly id: number; readonly type: 'walk'; readonly start: Float64Array; readonly maxRegions: number; readonly ms: number }
   | { readonly id: number; readonly type: 'reset' };
 
 /**
  * The worker thread's side: one `DomainBounder` (branch-and-bound's batches) or one `RegionAscent`
  * (the search's walks) at a time; 'reset' (no reply) drops it while the thread waits for its next
- * helper. The graph of the last 'walkInit' is kept across resets: the next walk helper on the same
- * network sends only its id (see startWalkHelper).
+ * helper. The graph of the last 'walkInit' (or 'walkGraph', no reply: a loaded model's graph sent
+ * ahead) is kept across resets: the next walk helper on the same network sends only its id (see
+ * startWalkHelper).
  */
 let bounder: DomainBounder | undefined;
 let walker: RegionAscent | undefined;
@@ -31,6 +33,8 @@ port.on('message', (msg: HelperWorkerRequest) => {
     } else if (msg.type === 'init') {
       bounder = new DomainBounder(msg.init.graph, msg.init.spec, msg.init.settings);
       port.postMessage({ id: msg.id });
+    } else if (msg.type === 'walkGraph') {
+      walkGraph = { id: msg.graphId, graph: msg.graph };
     } else if (msg.type === 'walkInit') {
       walker = undefined;
       if (msg.graph !== undefined) walkGraph = { id: msg.graphId, graph: msg.graph };

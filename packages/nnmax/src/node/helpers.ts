@@ -1,7 +1,8 @@
 import type { BabDomain, BounderInit, BoundingHelper, BoundOutcome, PruneState, RegionAscentResult } from '@nnmax/bounds';
 import { InternalError } from '@nnmax/core';
 import type { WalkHelper, WalkInit } from '../region-walk.js';
-import { connectHelperThread } from './helper-thread.js';
+import type { IrGraph } from '@nnmax/onnx';
+import { connectHelperThread, sendGraphToSpare } from './helper-thread.js';
 
 /** A helper's handle: the `BoundingHelper` interface, and the worker thread it runs on. */
 export interface ThreadBoundingHelper extends BoundingHelper {
@@ -34,11 +35,24 @@ export function startBoundingHelper(init: BounderInit): ThreadBoundingHelper {
 /** A walk helper's handle, and the worker thread it runs on. */
 export interface ThreadWalkHelper extends WalkHelper {
   readonly threadId: number;
+  /** Its set-up sent the graph (the thread did not hold it: see prestoreWalkGraph). */
+  readonly sentGraph: boolean;
 }
 
 /** Ids of the graphs sent to helper threads (a thread keeps the last one it was sent). */
 const graphIds = new WeakMap<object, number>();
 let nextGraphId = 0;
+
+function graphIdOf(graph: IrGraph): number {
+  let graphId = graphIds.get(graph);
+  if (graphId === undefined) graphIds.set(graph, (graphId = nextGraphId++));
+  return graphId;
+}
+
+/** Sends the graph of a loaded model to the spare helper thread ahead of its first walk helper (see sendGraphToSpare). */
+export function prestoreWalkGraph(graph: IrGraph): void {
+  sendGraphToSpare(graphIdOf(graph), graph);
+}
 
 /**
  * Region walks (RegionAscent of @nnmax/bounds) on a worker thread, for the search portfolio: the
@@ -48,15 +62,16 @@ let nextGraphId = 0;
  * cloning and rebuilding its graph on the thread took 2-8 ms.
  */
 export function startWalkHelper(init: WalkInit): ThreadWalkHelper {
-  let graphId = graphIds.get(init.graph);
-  if (graphId === undefined) graphIds.set(init.graph, (graphId = nextGraphId++));
+  const graphId = graphIdOf(init.graph);
   const { spec, box } = init;
-  const thread = connectHelperThread(
-    (held) => (held === graphId ? { type: 'walkInit', graphId, spec, box } : { type: 'walkInit', graphId, graph: init.graph, spec, box }),
-    'walk helper',
-  );
+  let sentGraph = false;
+  const thread = connectHelperThread((held) => {
+    sentGraph = held !== graphId;
+    return sentGraph ? { type: 'walkInit', graphId, graph: init.graph, spec, box } : { type: 'walkInit', graphId, spec, box };
+  }, 'walk helper');
   return {
     threadId: thread.threadId,
+    sentGraph,
     get isReady() {
       return thread.isReady;
     },
