@@ -37,7 +37,7 @@ export class RegionWalk implements Optimizer {
   private reserved: Float64Array | undefined;
   /**
    * Keys of the points looked at, by array (evaluated points are never written to afterwards):
-   * every start claim scans the elite from its best point, and joining the same coordinates again
+   * every start claim scans the elite from its best point, and keying the same coordinates again
    * was 1.8% of the main thread's profile on the ACAS Xu property 1 searches.
    */
   private readonly keys = new WeakMap<Float64Array, string>();
@@ -211,6 +211,11 @@ export class RemoteWalks {
   }
 }
 
+/**
+ * The coordinates' bits as a string (two bytes a character): equal keys for equal points (-0 and
+ * 0 apart, which at worst walks from one point twice). At 5 inputs 0.14 us, against 0.74 us for
+ * the decimal text of the coordinates.
+ */
 function key(x: Float64Array): string {
-  return Array.prototype.join.call(x, ',');
+  return String.fromCharCode.apply(null, new Uint16Array(x.buffer, x.byteOffset, x.length * 4) as unknown as number[]);
 }
