@@ -26,6 +26,22 @@ function lpTerms(coeffs: ArrayLike<number>): string {
 const PWL_ACTS = [0, 1, 2];
 const pwlNet = (s: NetSpec): IrGraph => buildNet({ ...s, acts: s.acts.map((a) => PWL_ACTS[a % PWL_ACTS.length]) });
 
+/**
+ * A random piecewise-linear net with a box and a max-min spec over its outputs (terms grouped into
+ * disjuncts), and what `extra` draws for the net.
+ */
+function walkCase<T>(extra: (s: NetSpec) => fc.Arbitrary<T>) {
+  return netSpec.chain((s) =>
+    fc.record({
+      s: fc.constant(s),
+      box: boxArb(s.nIn),
+      terms: fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 5 }),
+      groups: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+      extra: extra(s),
+    }),
+  );
+}
+
 describe('maximizeSmallLp', () => {
   let highs: Highs;
   beforeAll(async () => {
@@ -101,16 +117,8 @@ describe('RegionAscent', () => {
   it('climbs, stays in the box, and predicts the network value at its vertex (random DAGs, max-min specs)', () => {
     fc.assert(
       fc.property(
-        netSpec.chain((s) =>
-          fc.record({
-            s: fc.constant(s),
-            box: boxArb(s.nIn),
-            terms: fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 5 }),
-            groups: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
-            u: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: s.nIn, maxLength: s.nIn }),
-          }),
-        ),
-        ({ s, box, terms, groups, u }) => {
+        walkCase((s) => fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: s.nIn, maxLength: s.nIn })),
+        ({ s, box, terms, groups, extra: u }) => {
           const graph = pwlNet(s);
           const spec = maxMinSpecOf(terms, groups, s.nOut);
           const x0 = Float64Array.from(u, (t, i) => box.lo[i] + t * (box.hi[i] - box.lo[i]));
@@ -136,16 +144,8 @@ describe('RegionAscent', () => {
   it('a walker that walks again ends where a new one does, bit for bit (its buffers carry over; walks cut short too)', () => {
     fc.assert(
       fc.property(
-        netSpec.chain((s) =>
-          fc.record({
-            s: fc.constant(s),
-            box: boxArb(s.nIn),
-            terms: fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 4 }),
-            groups: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
-            seed: fc.integer({ min: 1, max: 2 ** 30 }),
-          }),
-        ),
-        ({ s, box, terms, groups, seed }) => {
+        walkCase(() => fc.integer({ min: 1, max: 2 ** 30 })),
+        ({ s, box, terms, groups, extra: seed }) => {
           const graph = pwlNet(s);
           const spec = maxMinSpecOf(terms, groups, s.nOut);
           const rng = new Rng(seed);
