@@ -116,6 +116,8 @@ export class RegionAscent {
   /** Per neuron row, its activation node's input node and size (read on every LP). */
   private readonly rowInput: Int32Array;
   private readonly rowSize: Int32Array;
+  /** Per node, the length of its map ((n + 1) times its size). */
+  private readonly mapSizes: number[];
   /** Spare per-node buffers for trial maps (swapped with the current ones on a move). */
   private spare: Maps;
   /**
@@ -160,7 +162,8 @@ export class RegionAscent {
     const nNodes = ir.nodes.length;
     const widest = Math.max(1, ...ir.nodes.map((node) => (node.kind === 'affine' ? Math.max(node.size, node.nIn) : node.size)));
     // every buffer a view on one allocation per type (see views)
-    const f64 = views(Float64Array, [...ir.nodes.map((node) => (n + 1) * node.size), ...ir.nodes.map((node) => (n + 1) * node.size), ...ir.nodes.map((node) => node.size), n + 1, m * dim, m, dim]);
+    this.mapSizes = ir.nodes.map((node) => (n + 1) * node.size);
+    const f64 = views(Float64Array, [...this.mapSizes, ...this.mapSizes, ...ir.nodes.map((node) => node.size), n + 1, m * dim, m, dim]);
     this.spare = f64.slice(0, nNodes);
     this.current = f64.slice(nNodes, 2 * nNodes);
     this.du = f64.slice(2 * nNodes, 3 * nNodes);
@@ -183,7 +186,7 @@ export class RegionAscent {
     const x = clampToBox(Float64Array.from(x0), box);
     const pattern: Pattern = [];
     // the buffers the last walk left (fresh ones if it never returned)
-    let maps: Maps = this.current ?? this.ir.nodes.map((node) => new Float64Array((n + 1) * node.size));
+    let maps: Maps = this.current ?? views(Float64Array, this.mapSizes);
     this.current = undefined;
     this.propagate(maps, 0, pattern, x);
     if (n === 0) {

@@ -50,7 +50,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
   const gNorm = Math.sqrt(dot(g, 0, g, 0, dim)) || 1;
   const active: number[] = [];
   // Orthonormal basis of the working rows' span (Gram-Schmidt, rebuilt after a drop): [k, dim]
-  const { isActive, rowNorms, slack, ad, Q, d } = scratch(m, dim);
+  const { isActive, rowNorms, slack, ad, Q, d, M } = scratch(m, dim);
   // per row: its norm, and its slack b - A w (kept up to date along the steps)
   for (let i = 0; i < m; i++) {
     isActive[i] = 0;
@@ -85,7 +85,7 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
     }
     const dNorm = Math.sqrt(dot(d, 0, d, 0, dim));
     if (dNorm <= ZERO_DIRECTION * gNorm || active.length === dim) {
-      lambda = multipliers(A, dim, active, g);
+      lambda = multipliers(A, dim, active, g, M);
       let worst = -1;
       for (let k = 0; k < active.length; k++) if (lambda[k] < -LAMBDA_TOL * gNorm && (worst < 0 || lambda[k] < lambda[worst])) worst = k;
       if (worst < 0) {
@@ -118,15 +118,15 @@ export function maximizeSmallLp(lp: SmallLp, w0: Float64Array, initialActive: re
     isActive[blocking] = 1;
     iterations++;
   }
-  if (!isOptimal) lambda = active.length > 0 ? multipliers(A, dim, active, g) : [];
+  if (!isOptimal) lambda = active.length > 0 ? multipliers(A, dim, active, g, M) : [];
   return { w, value: dot(g, 0, w, 0, dim), active, lambda, isOptimal, iterations };
 }
 
 /**
  * Per-row buffers of maximizeSmallLp, the basis Q [dim, dim], the direction d [dim] and the
- * multipliers' system M [dim, dim + 1], reused across calls (grown as needed; one thread, no reentry): a typed array
- * over 64 bytes takes microseconds to allocate (see scratch.ts), and a region walk solves an LP
- * per region.
+ * multipliers' system M [dim, dim + 1], reused across calls (grown as needed; one thread, no
+ * reentry): a typed array over 64 bytes takes microseconds to allocate (see scratch.ts), and a
+ * region walk solves an LP per region.
  */
 let rows = { isActive: new Uint8Array(0), rowNorms: new Float64Array(0), slack: new Float64Array(0), ad: new Float64Array(0), Q: new Float64Array(0), M: new Float64Array(0), d: new Float64Array(0) };
 
@@ -167,11 +167,14 @@ function rebuildBasis(A: Float64Array, dim: number, active: number[], Q: Float64
   }
 }
 
-/** Least-squares multipliers lambda with A_W^T lambda = g (normal equations, partial pivoting). */
-function multipliers(A: Float64Array, dim: number, active: readonly number[], g: Float64Array): number[] {
+/**
+ * Least-squares multipliers lambda with A_W^T lambda = g (normal equations, partial pivoting), with
+ * M (at least k (k + 1) values) as the augmented system's storage.
+ */
+function multipliers(A: Float64Array, dim: number, active: readonly number[], g: Float64Array, M: Float64Array): number[] {
   const k = active.length;
   if (k === 0) return [];
-  const M = rows.M; // [k, k + 1] augmented (k <= dim: the scratch of maximizeSmallLp's call)
+  // M: [k, k + 1] augmented
   for (let r = 0; r < k; r++) {
     for (let c = 0; c < k; c++) M[r * (k + 1) + c] = dot(A, active[r] * dim, A, active[c] * dim, dim);
     M[r * (k + 1) + k] = dot(A, active[r] * dim, g, 0, dim);

@@ -1,7 +1,7 @@
 import type { BabDomain, BounderInit, BoundingHelper, BoundOutcome, PruneState, RegionAscentResult } from '@nnmax/bounds';
 import { InternalError } from '@nnmax/core';
-import type { WalkHelper, WalkInit } from '../region-walk.js';
 import type { IrGraph } from '@nnmax/onnx';
+import type { WalkHelper, WalkInit } from '../region-walk.js';
 import { connectHelperThread, sendGraphToSpare } from './helper-thread.js';
 
 /** A helper's handle: the `BoundingHelper` interface, and the worker thread it runs on. */
