@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { makeBox, Rng, type Box } from '@nnmax/core';
-import { branchAndBound, DomainBounder, evaluateSpec, reluLayout, type BabDomain, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
+import { branchAndBound, DomainBounder, evaluateSpec, reluLayout, type BabDomain, type InputPolytope, type MaxMinSpec, type PruneState } from '@nnmax/bounds';
 import { forwardAll, type IrGraph } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import { campaignRuns } from './helpers/campaign.js';
+import { campaignRuns, campaignSeed } from './helpers/campaign.js';
 import { inThreadHelper } from './helpers/in-thread-helper.js';
 import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } from './helpers/random-nets.js';
 
@@ -14,8 +14,9 @@ import { boxArb, buildNet, densePoints, maxMinSpecOf, netSpec, type NetSpec } fr
  * samples), for both split modes, with and without alpha-CROWN. This covers what the single-box
  * property tests of bounds-random.test.ts do not: what children inherit from their parents
  * (bounds, intervals, alpha slopes, stable signs), ReLU split constraints, dropped disjuncts and
- * the combined rows of multi-term disjuncts, at every depth of the tree. No tolerance: the
- * bounds carry a rounding slack larger than the float64 reference forward's error.
+ * the combined rows of multi-term disjuncts, at every depth of the tree; and domains smaller than
+ * their boxes (linear rows, an integer input), where only points of the domain count. No
+ * tolerance: the bounds carry a rounding slack larger than the float64 reference forward's error.
  */
 
 const POINTS_PER_DOMAIN = 48;
@@ -34,6 +35,36 @@ interface Case {
   readonly tol: number;
   /** A helper (in-thread, replies after this many ms, domains copied as to a worker), or none. */
   readonly helperDelayMs: number | undefined;
+  /** Linear rows the domain must meet, and integer inputs (see `BabOptions`). */
+  readonly polytope: InputPolytope | undefined;
+  readonly integers: readonly number[];
+}
+
+/** Whether x (at offset o) meets the case's rows and is integral on its integer inputs. */
+function inCaseDomain(c: Case, x: Float64Array, o: number): boolean {
+  const n = c.graph.nIn;
+  for (const k of c.integers) if (!Number.isInteger(x[o + k])) return false;
+  const P = c.polytope;
+  if (P === undefined) return true;
+  for (let j = 0; j < P.m; j++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += P.A[j * n + k] * x[o + k];
+    if (!(s <= P.b[j])) return false;
+  }
+  return true;
+}
+
+/** Dense points of a box, with the integer inputs moved to an integer of their interval (when it holds one). */
+function domainPoints(c: Case, lo: Float64Array, hi: Float64Array, count: number, seed: number): { x: Float64Array; n: number } {
+  const pts = densePoints(lo, hi, count, seed);
+  const nIn = c.graph.nIn;
+  for (let s = 0; s < pts.n; s++) {
+    for (const k of c.integers) {
+      const v = Math.min(Math.floor(hi[k]), Math.max(Math.ceil(lo[k]), Math.round(pts.x[s * nIn + k])));
+      if (v >= lo[k] && v <= hi[k]) pts.x[s * nIn + k] = v;
+    }
+  }
+  return pts;
 }
 
 /**
@@ -53,7 +84,7 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
     const kept = new Set(out.kept);
     const floor = Math.max(prune.threshold, prune.target ?? -Infinity);
     domains.forEach((d, i) => {
-      const { x, n } = densePoints(d.lo, d.hi, POINTS_PER_DOMAIN, rng.int(2 ** 30));
+      const { x, n } = domainPoints(c, d.lo, d.hi, POINTS_PER_DOMAIN, rng.int(2 ** 30));
       const pts = d.candidate === undefined ? x : Float64Array.of(...x, ...d.candidate);
       const nPts = d.candidate === undefined ? n : n + 1;
       const all = forwardAll(c.graph, pts, nPts);
@@ -78,7 +109,7 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
         const where = `domain [${Array.from(d.lo)}]..[${Array.from(d.hi)}] (${kept.has(d) ? 'kept' : 'closed'})`;
         // without ReLU splits every sign is inferred stability: it holds on every point of the box
         if (!inDomain && c.split === 'input') violations.push(`${where}: a point breaks a sign inferred on an ancestor`);
-        if (!inDomain) continue;
+        if (!inDomain || !inCaseDomain(c, pts, s * c.graph.nIn)) continue;
         for (const b of broken) violations.push(`${where}: ${b}`);
         const allowed = kept.has(d) ? Math.max(d.ub, floor) : floor;
         if (v[s] > allowed) violations.push(`${where}: objective ${v[s]} at a point above the allowed ${allowed} (bound ${d.ub}, floor ${floor})`);
@@ -107,11 +138,30 @@ const caseArb: fc.Arbitrary<Case> = netSpec
       fc.option(fc.double({ min: -3, max: 3, noNaN: true }), { nil: undefined }),
       fc.constantFrom(0, 1e-3),
       fc.option(fc.constantFrom(0, 1, 3), { nil: undefined }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.boolean(),
     ),
   )
-  .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs]) => {
+  .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs, nRows, hasInteger]) => {
     const graph = buildNet(s);
     const hasPwl = reluLayout(graph).total > 0;
+    const roots = boxes.map((b) => makeBox(Array.from(b.lo), Array.from(b.hi)));
+    // rows that cut the first box between its least and largest value there (or a little outside)
+    const rng = new Rng(s.seed + 17);
+    const n = s.nIn;
+    const A = Float64Array.from({ length: nRows * n }, () => rng.normal());
+    const b = Float64Array.from({ length: nRows }, (_, j) => {
+      let min = 0;
+      let max = 0;
+      for (let k = 0; k < n; k++) {
+        const t = [A[j * n + k] * roots[0].lo[k], A[j * n + k] * roots[0].hi[k]];
+        min += Math.min(...t);
+        max += Math.max(...t);
+      }
+      return min + rng.uniform(-0.05, 1) * (max - min);
+    });
+    // input 0 integral, when every box holds an integer there
+    const integers = hasInteger && roots.every((r) => Math.ceil(r.lo[0]) <= Math.floor(r.hi[0])) ? [0] : [];
     return {
       graph,
       spec: maxMinSpecOf(terms, groupSizes, graph.nOut),
@@ -122,6 +172,8 @@ const caseArb: fc.Arbitrary<Case> = netSpec
       target: mode === 'real' ? target : undefined,
       tol,
       helperDelayMs,
+      polytope: nRows > 0 ? { m: nRows, A, b } : undefined,
+      integers,
     };
   });
 
@@ -142,6 +194,8 @@ describe('branch-and-bound on random networks: every domain bound is above the o
             batchSize: 4,
             maxFrontier: 24,
             helper: c.helperDelayMs === undefined ? undefined : inThreadHelper({ delayMs: c.helperDelayMs }),
+            polytope: c.polytope,
+            integers: c.integers,
             timeLimitMs: 2000,
             ...(c.mode === 'bare' ? { evaluate: (pts: readonly Float64Array[]) => new Float64Array(pts.length).fill(-Infinity), ascentIterations: 0 } : {}),
           });
@@ -151,9 +205,11 @@ describe('branch-and-bound on random networks: every domain bound is above the o
         // the final bound is above every sample of every root, and the incumbent is what it claims
         let best = -Infinity;
         c.roots.forEach((b, i) => {
-          const { x, n } = densePoints(b.lo, b.hi, 200, seed + i);
+          const { x, n } = domainPoints(c, b.lo, b.hi, 200, seed + i);
           const v = evaluateSpec(c.spec, forwardAll(c.graph, x, n)[c.graph.output], n);
-          for (const value of v) best = Math.max(best, value);
+          v.forEach((value, s) => {
+            if (inCaseDomain(c, x, s * c.graph.nIn)) best = Math.max(best, value);
+          });
         });
         if (r.targetOutcome === 'excluded') expect(best).toBeLessThan(c.target as number);
         if (r.targetOutcome === 'reached') expect(r.incumbent?.value).toBeGreaterThanOrEqual(c.target as number);
@@ -162,10 +218,11 @@ describe('branch-and-bound on random networks: every domain bound is above the o
           const at = evaluateSpec(c.spec, forwardAll(c.graph, r.incumbent.x, 1)[c.graph.output], 1)[0];
           expect(at).toBe(r.incumbent.value);
           expect(c.roots.some((b) => b.lo.every((l, k) => l <= (r.incumbent as { x: Float64Array }).x[k] && (r.incumbent as { x: Float64Array }).x[k] <= b.hi[k]))).toBe(true);
+          expect(inCaseDomain(c, r.incumbent.x, 0)).toBe(true);
           if (r.targetOutcome !== 'excluded') expect(r.upperBound).toBeGreaterThanOrEqual(r.incumbent.value);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: campaignSeed(20261203) },
     );
   }, Math.max(120_000, 100 * RUNS)); // about 20 ms a case
 });

@@ -25,6 +25,10 @@ const highsLoader: typeof highsModule.default =
 export interface MilpOptions {
   /** Wall-clock limit for the whole call (MILP, then the polishing LP in what is left); default none. */
   readonly timeLimitMs?: number;
+  /** Linear constraints on the inputs beside the box: A x <= b (`A` `[m, nIn]` row-major). */
+  readonly inputRows?: { readonly m: number; readonly A: ArrayLike<number>; readonly b: ArrayLike<number> };
+  /** Inputs that take integer values only (the box's bounds on them should be integers). */
+  readonly integerInputs?: readonly number[];
 }
 
 export interface MilpResult {
@@ -76,7 +80,7 @@ export class MilpOracle {
     const { timeLimitMs } = options;
     if (timeLimitMs !== undefined && !(timeLimitMs >= 0)) throw new InvalidOptionError('timeLimitMs', timeLimitMs, 'a number of milliseconds >= 0');
     const start = performance.now();
-    const enc = encodeReluMilp(graph, c, box);
+    const enc = encodeReluMilp(graph, c, box, options);
     const limits = timeLimitMs === undefined ? {} : { time_limit: timeLimitMs / 1000 };
     const mip = this.highs.solve(enc.lp, { ...HIGHS_OPTIONS, ...limits });
     const status = mapStatus(mip.Status);
@@ -88,7 +92,8 @@ export class MilpOracle {
     let value = mip.ObjectiveValue;
     let x = readInputs(enc, columns, box);
     // Polish: fix the activation pattern and solve the LP of that linear region.
-    const pattern = new Map(enc.binaryNames.map((n) => [n, Math.round(columns[n]?.Primal ?? 0)]));
+    // (integer inputs too, held at their MILP values)
+    const pattern = new Map([...enc.binaryNames, ...(options.integerInputs ?? []).map((i) => enc.inputNames[i])].map((n) => [n, Math.round(columns[n]?.Primal ?? 0)]));
     const left = timeLimitMs === undefined ? {} : { time_limit: Math.max(0, timeLimitMs - (performance.now() - start)) / 1000 };
     const lp = this.highs.solve(fixBinaries(enc, pattern), { ...HIGHS_OPTIONS, ...left });
     if (lp.Status === 'Optimal' && lp.ObjectiveValue >= value - 1e-6) {
@@ -110,7 +115,7 @@ export async function createMilpOracle(): Promise<MilpOracle> {
 }
 
 /** Writes the big-M MILP of `max c . F(x), x in box` for a ReLU network in CPLEX LP format. */
-export function encodeReluMilp(graph: IrGraph, c: ArrayLike<number>, box: Box): MilpEncoding {
+export function encodeReluMilp(graph: IrGraph, c: ArrayLike<number>, box: Box, extra: Pick<MilpOptions, 'inputRows' | 'integerInputs'> = {}): MilpEncoding {
   if (c.length !== graph.nOut) throw new InvalidOptionError('c', `${c.length} weights`, `${graph.nOut} weights (one per output)`);
   if (box.lo.length !== graph.nIn) throw new InvalidOptionError('box', `${box.lo.length} inputs`, `${graph.nIn} inputs`);
 
@@ -235,6 +240,14 @@ export function encodeReluMilp(graph: IrGraph, c: ArrayLike<number>, box: Box): 
     hi.push(nh);
   }
   if (hasZero) declare('zero', 0, 0);
+  const rowsIn = extra.inputRows;
+  for (let j = 0; j < (rowsIn?.m ?? 0); j++) {
+    const coeffs = new Map<string, number>();
+    for (let k = 0; k < graph.nIn; k++) if (rowsIn!.A[j * graph.nIn + k] !== 0) coeffs.set(`x${k}`, rowsIn!.A[j * graph.nIn + k]);
+    if (coeffs.size === 0) coeffs.set('x0', 0);
+    addRow(coeffs, '<=', rowsIn!.b[j]);
+  }
+  const generals = [...binaryNames, ...(extra.integerInputs ?? []).map((k) => `x${k}`)];
 
   const objective = new Map<string, number>();
   const out = names[graph.output];
@@ -249,23 +262,23 @@ export function encodeReluMilp(graph: IrGraph, c: ArrayLike<number>, box: Box): 
     ...(rows.length > 0 ? rows : [' r0: x0 - x0 = 0']),
     'Bounds',
     ...bounds,
-    ...(binaryNames.length > 0 ? ['General', ...wrap(binaryNames)] : []),
+    ...(generals.length > 0 ? ['General', ...wrap(generals)] : []),
     'End',
     '',
   ].join('\n');
   return { lp, inputNames: names[graph.input], binaryNames };
 }
 
-/** The LP of one activation pattern: every binary fixed to its value, integrality dropped. */
+/** The LP of one activation pattern: every binary (and integer input) fixed to its value, integrality dropped. */
 function fixBinaries(enc: MilpEncoding, pattern: ReadonlyMap<string, number>): string {
   const lines = enc.lp.split('\n');
   const general = lines.indexOf('General');
   const body = general < 0 ? lines : [...lines.slice(0, general), 'End', ''];
   return body
     .map((line) => {
-      const m = /^ 0 <= (z\d+_\d+) <= 1$/.exec(line);
-      if (m === null) return line;
-      const v = pattern.get(m[1]) ?? 0;
+      const m = /^ \S+ <= ([a-z]\d+(?:_\d+)?) <= \S+$/.exec(line);
+      if (m === null || !pattern.has(m[1])) return line;
+      const v = pattern.get(m[1]) as number;
       return ` ${v} <= ${m[1]} <= ${v}`;
     })
     .join('\n');

@@ -8,6 +8,7 @@ import type { IntervalBatch } from './interval-batch.js';
 import type { ActivationBound } from './ops/activation-bound.js';
 import { BOUND_OPS } from './ops/bound-ops.js';
 import { backSubstitute, computeContext, gradientMagnitudes, type BoundContext } from './propagate.js';
+import { polytopeBound, rowsCuttingBox, type InputPolytope } from './polytope-bound.js';
 import type { MaxMinSpec } from './spec.js';
 
 /** Memory for the slopes that children inherit (`BabDomain.alpha`); beyond it, children start afresh. */
@@ -80,6 +81,10 @@ export interface ReluLayout {
 export interface BounderSettings {
   readonly split: 'input' | 'relu';
   readonly alphaIterations: number;
+  /** Linear constraints of the domain beside its boxes (see `BabOptions.polytope`). */
+  readonly polytope?: InputPolytope;
+  /** 1 for each input that takes integer values only (see `BabOptions.integers`), `[nIn]`. */
+  readonly integers?: Uint8Array;
 }
 
 /** The pruning state at the time a batch is bounded. */
@@ -184,11 +189,20 @@ export class DomainBounder {
    * combination), drops disjuncts and domains whose bound is pruned under `prune`, and chooses
    * each remaining domain's split. Mutates the domains it keeps.
    */
-  bound(domains: BabDomain[], prune: PruneState): BoundOutcome {
+  bound(batch: BabDomain[], prune: PruneState): BoundOutcome {
     const t0 = performance.now();
     this.prune = prune;
     let closedUb = -Infinity;
+    // with linear constraints: the rows that cut each box; a box that one row excludes is empty
+    const polytope = this.settings.polytope;
+    const cuts: number[][] = [];
+    const domains = polytope === undefined ? batch : batch.filter((d) => {
+      const cut = rowsCuttingBox(polytope, d.lo, d.hi, 0, this.nIn);
+      if (cut !== 'empty') cuts.push(cut);
+      return cut !== 'empty';
+    });
     const n = domains.length;
+    if (n === 0) return { kept: [], candidates: [], closedUb, alphaRefined: 0, alphaPruned: 0, elapsedMs: performance.now() - t0, finishedAt: wallClock() };
     const nIn = this.nIn;
     const nOut = this.graph.nOut;
     const lo = new Float64Array(n * nIn); // [n, nIn]
@@ -235,11 +249,30 @@ export class DomainBounder {
     for (let r = 0; r < nRows; r++) if (viaIbp.upper[r] < upper[r]) upper[r] = viaIbp.upper[r];
     const inputA = crown.inputA;
     const inputBias = crown.inputBias;
+    // the rows' bounds over the domain: over the box (upper, which alpha-CROWN compares its own
+    // with), or less over the part of the box that meets the linear constraints
+    const tight = polytope === undefined ? upper : Float64Array.from(upper);
+    const tighten = (which: readonly number[]): void => {
+      if (polytope === undefined) return;
+      for (const i of which) {
+        if (cuts[i].length === 0) continue;
+        for (const [k, f] of firstRow[i].entries()) {
+          if (f < 0) continue;
+          for (let r = f; r < f + this.spec.disjuncts[k].e.length; r++) {
+            if (upper[r] < tight[r]) tight[r] = upper[r];
+            if (this.isPruned(tight[r])) continue;
+            const ub = polytopeBound(inputA, r * nIn, inputBias[r], polytope, cuts[i], lo, hi, i * nIn, nIn);
+            if (ub < tight[r]) tight[r] = ub;
+          }
+        }
+      }
+    };
     const slots = n * this.nD;
     const bounds: DisjunctBounds = { ub: new Float64Array(slots), x: new Array(slots), lambda: new Array(slots), row: new Array(slots) };
     const disjunctUb = bounds.ub;
     const boundDisjuncts = (which: readonly number[]): void => {
-      for (const i of which) this.boundDisjuncts(i, firstRow[i], upper, inputA, inputBias, lo, hi, bounds);
+      tighten(which);
+      for (const i of which) this.boundDisjuncts(i, firstRow[i], tight, inputA, inputBias, lo, hi, bounds);
     };
     boundDisjuncts(Array.from(domains.keys()));
     this.boundCombinedRows(ctx, domains, firstRow, C, bias, bounds);
@@ -277,7 +310,7 @@ export class DomainBounder {
           return;
         }
         let best = f;
-        for (let j = 1; j < dj.e.length; j++) if (upper[f + j] < upper[best]) best = f + j;
+        for (let j = 1; j < dj.e.length; j++) if (tight[f + j] < tight[best]) best = f + j;
         critical.push(best);
         corners.push(bounds.x[i * this.nD + k] ?? corner(inputA, best, d.lo, d.hi));
       });
@@ -304,7 +337,7 @@ export class DomainBounder {
       const at = new Map(rows.map((r, t) => [r, t]));
       const sub = selectRows(rows, C, nOut, rowBox);
       const smear = gradientMagnitudes(ctx, this.graph.output, sub.C, sub.rowBox);
-      for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn);
+      for (const { d, critical } of inputSplits) d.splitAt = chooseInput(smear, critical.map((r) => at.get(r) as number), d, nIn, this.settings.integers);
     }
     return { kept, candidates, closedUb, alphaRefined, alphaPruned, elapsedMs: performance.now() - t0, finishedAt: wallClock() };
   }
@@ -598,13 +631,12 @@ export class DomainBounder {
  * root needs 1.1 to 2.4 times fewer domains than the width itself, and ignoring the width fails.
  * -1 if no input can be split. `smear` is `[nRows, nIn]`.
  */
-function chooseInput(smear: Float64Array, critical: readonly number[], d: BabDomain, nIn: number): number {
+function chooseInput(smear: Float64Array, critical: readonly number[], d: BabDomain, nIn: number, integers: Uint8Array | undefined): number {
   let best = -1;
   let bestScore = -Infinity;
   for (let k = 0; k < nIn; k++) {
     const w = d.hi[k] - d.lo[k];
-    const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
-    if (!(mid > d.lo[k] && mid < d.hi[k])) continue;
+    if (splitPoint(d.lo[k], d.hi[k], integers?.[k] === 1) === undefined) continue;
     let score = 1e-12 * w; // tie-break: the widest input
     const sw = Math.sqrt(w);
     for (const r of critical) score += smear[r * nIn + k] * sw;
@@ -614,6 +646,22 @@ function chooseInput(smear: Float64Array, critical: readonly number[], d: BabDom
     }
   }
   return best;
+}
+
+/**
+ * Where an input interval splits: the children are [lo, left] and [right, hi]; undefined when it
+ * cannot split. A continuous input splits at its midpoint (both children share it); an integer
+ * input (integral bounds) splits between two integers, for no integer lies in between, and cannot
+ * split once lo = hi.
+ */
+export function splitPoint(lo: number, hi: number, isInteger: boolean): { readonly left: number; readonly right: number } | undefined {
+  if (isInteger) {
+    if (!(hi - lo >= 1)) return undefined;
+    const left = Math.min(hi - 1, Math.floor(0.5 * lo + 0.5 * hi));
+    return { left, right: left + 1 };
+  }
+  const mid = 0.5 * lo + 0.5 * hi;
+  return mid > lo && mid < hi ? { left: mid, right: mid } : undefined;
 }
 
 /** The midpoint of [lo, hi] in each input, clamped into it (0.5 lo + 0.5 hi can underflow out of a subnormal interval). */

@@ -1,4 +1,4 @@
-import { InvalidOptionError, Rng, ShapeError, type Box } from '@nnmax/core';
+import { invariant, InvalidOptionError, Rng, ShapeError, type Box } from '@nnmax/core';
 import { forward64, type IrGraph } from '@nnmax/onnx';
 import {
   centre,
@@ -12,8 +12,10 @@ import {
   type BoundOutcome,
   type PruneState,
   type ReluLayout,
+  splitPoint,
 } from './bab-bounding.js';
 import { localAscent } from './local-ascent.js';
+import { validatePolytope, type InputPolytope } from './polytope-bound.js';
 import { MaxHeap } from './priority-queue.js';
 import { evaluateSpec, linearSpec, validateSpec, type MaxMinSpec } from './spec.js';
 
@@ -103,6 +105,18 @@ export interface BabOptions {
    * They are clamped to the domain and evaluated like any candidate.
    */
   readonly pollCandidates?: () => readonly Float64Array[] | undefined;
+  /**
+   * Linear constraints A x <= b: the domain is the part of the boxes that meets them. Each domain's
+   * rows are bounded over that part (the dual of a small LP per row, see `polytopeBound`), a box
+   * that one row excludes is dropped, and only points that meet every row (in float64) become the
+   * incumbent.
+   */
+  readonly polytope?: InputPolytope;
+  /**
+   * Inputs that take integer values only: the boxes' bounds on them are rounded inward, they
+   * split between two integers, and only points integral there become the incumbent.
+   */
+  readonly integers?: readonly number[];
 }
 
 const DEFAULTS = {
@@ -203,9 +217,9 @@ export async function branchAndBound(
   const o: ResolvedOptions = { ...DEFAULTS, ...options };
   const spec = objective instanceof Float64Array ? linearSpec(objective) : objective;
   validateSpec(spec, graph.nOut);
-  const roots = Array.isArray(domain) ? (domain as readonly Box[]) : [domain as Box];
-  if (roots.length === 0) throw new InvalidOptionError('domain', 'no boxes', 'at least one box');
-  for (const [i, b] of roots.entries()) {
+  const boxes = Array.isArray(domain) ? (domain as readonly Box[]) : [domain as Box];
+  if (boxes.length === 0) throw new InvalidOptionError('domain', 'no boxes', 'at least one box');
+  for (const [i, b] of boxes.entries()) {
     if (b.lo.length !== graph.nIn || b.hi.length !== graph.nIn) throw new ShapeError(`domain box ${i}`, `${graph.nIn} inputs`, `${b.lo.length}`);
     for (let k = 0; k < graph.nIn; k++) {
       if (!Number.isFinite(b.lo[k]) || !Number.isFinite(b.hi[k]) || !(b.lo[k] <= b.hi[k])) {
@@ -213,16 +227,26 @@ export async function branchAndBound(
       }
     }
   }
+  let integers: Uint8Array | undefined;
+  if (options.polytope !== undefined) validatePolytope(options.polytope, graph.nIn);
+  if (options.integers !== undefined && options.integers.length > 0) {
+    integers = new Uint8Array(graph.nIn);
+    for (const k of options.integers) {
+      if (!Number.isInteger(k) || k < 0 || k >= graph.nIn) throw new InvalidOptionError('integers', k, `input indices 0..${graph.nIn - 1}`);
+      integers[k] = 1;
+    }
+  }
+  const roots = integers === undefined ? boxes : integralBoxes(boxes, integers);
   const layout = reluLayout(graph);
   const split: 'input' | 'relu' =
     o.split === 'auto' ? (graph.nIn <= AUTO_INPUT_SPLIT_MAX_INPUTS || layout.total === 0 ? 'input' : 'relu') : o.split;
   if (split === 'relu' && layout.total === 0) {
     throw new InvalidOptionError('split', 'relu', "a network with ReLU or LeakyReLU units for 'relu' splitting; use 'input'");
   }
-  const settings: BounderSettings = { split, alphaIterations: o.alphaIterations };
+  const settings: BounderSettings = { split, alphaIterations: o.alphaIterations, polytope: o.polytope, integers };
   const helper = o.helper?.({ graph, spec, settings });
   try {
-    return await new BabSearch(graph, spec, o, split, layout, roots, new DomainBounder(graph, spec, settings), helper).run();
+    return await new BabSearch(graph, spec, o, split, layout, roots, new DomainBounder(graph, spec, settings), helper, integers).run();
   } finally {
     helper?.close();
   }
@@ -266,6 +290,7 @@ class BabSearch {
     private readonly roots: readonly Box[],
     private readonly bounder: DomainBounder,
     private readonly helper: BoundingHelper | undefined,
+    private readonly integers: Uint8Array | undefined,
   ) {
     this.nIn = graph.nIn;
     this.nD = spec.disjuncts.length;
@@ -524,10 +549,24 @@ class BabSearch {
     }
     for (let i = 0; i < points.length; i++) {
       const v = values[i];
-      if (!Number.isFinite(v)) continue;
+      if (!Number.isFinite(v) || !this.inDomain(points[i])) continue;
       if (this.incumbent === undefined || v > this.incumbent.value) this.incumbent = { x: Float64Array.from(points[i]), value: v };
     }
     return values;
+  }
+
+  /** Whether p meets the linear constraints (in float64) and is integral on the integer inputs. */
+  private inDomain(p: Float64Array): boolean {
+    const P = this.o.polytope;
+    if (P !== undefined) {
+      for (let j = 0; j < P.m; j++) {
+        let s = 0;
+        for (let k = 0; k < this.nIn; k++) s += P.A[j * this.nIn + k] * p[k];
+        if (!(s <= P.b[j])) return false;
+      }
+    }
+    if (this.integers !== undefined) for (let k = 0; k < this.nIn; k++) if (this.integers[k] === 1 && !Number.isInteger(p[k])) return false;
+    return true;
   }
 
   /**
@@ -565,11 +604,12 @@ class BabSearch {
     });
     if (d.splitKind === 'input') {
       const k = d.splitAt;
-      const mid = 0.5 * d.lo[k] + 0.5 * d.hi[k];
+      const at = splitPoint(d.lo[k], d.hi[k], this.integers?.[k] === 1);
+      invariant(at !== undefined, () => `branch-and-bound: input ${k} of a domain cannot split: [${d.lo[k]}, ${d.hi[k]}]`);
       const aHi = Float64Array.from(d.hi);
-      aHi[k] = mid;
+      aHi[k] = at.left;
       const bLo = Float64Array.from(d.lo);
-      bLo[k] = mid;
+      bLo[k] = at.right;
       return [child(d.lo, aHi, Int8Array.from(d.signs), d.hasReluSplits), child(bLo, d.hi, Int8Array.from(d.signs), d.hasReluSplits)];
     }
     // the two children cover the parent: input >= 0 and input <= 0
@@ -651,4 +691,23 @@ function ema(avg: number | undefined, sample: number): number {
 
 function now(): number {
   return performance.now();
+}
+
+/** The boxes with their integer inputs' bounds rounded inward (ceil lo, floor hi); boxes left without an integer there are dropped. */
+function integralBoxes(boxes: readonly Box[], integers: Uint8Array): Box[] {
+  const out: Box[] = [];
+  for (const b of boxes) {
+    const lo = Float64Array.from(b.lo);
+    const hi = Float64Array.from(b.hi);
+    let isEmpty = false;
+    for (let k = 0; k < lo.length; k++) {
+      if (integers[k] !== 1) continue;
+      lo[k] = Math.ceil(lo[k]);
+      hi[k] = Math.floor(hi[k]);
+      if (lo[k] > hi[k]) isEmpty = true;
+    }
+    if (!isEmpty) out.push({ lo, hi });
+  }
+  if (out.length === 0) throw new InvalidOptionError('integers', 'no integer point in any box', 'boxes that hold an integer value of every integer input');
+  return out;
 }

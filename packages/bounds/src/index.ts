@@ -12,6 +12,8 @@ export { branchAndBound } from './bab.js';
 export type { BabOptions, BabResult, BabStatus, BabProgress, BabIncumbent } from './bab.js';
 export { DomainBounder, reluLayout } from './bab-bounding.js';
 export type { BabDomain, BounderInit, BounderSettings, BoundingHelper, BoundOutcome, PruneState, ReluLayout } from './bab-bounding.js';
+export { polytopeBound, rowsCuttingBox, validatePolytope } from './polytope-bound.js';
+export type { InputPolytope } from './polytope-bound.js';
 export { releaseScratch } from './scratch.js';
 export { RegionAscent, isPiecewiseLinear, regionAscentCost } from './region-ascent.js';
 export type { RegionAscentResult } from './region-ascent.js';

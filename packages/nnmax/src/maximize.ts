@@ -1,6 +1,6 @@
 import { InvalidOptionError, makeBox, type Box } from '@nnmax/core';
 import { forward64 } from '@nnmax/onnx';
-import type { MaxMinSpec } from '@nnmax/bounds';
+import type { InputPolytope, MaxMinSpec } from '@nnmax/bounds';
 import { isFeasible, repairToDomain, type Domain } from './domain/parse-domain.js';
 import { SEARCH_METHODS, type MaximizeOptions, type MaximizeResult, type SearchMethod } from './maximize-types.js';
 import type { Model } from './model.js';
@@ -58,6 +58,11 @@ export interface Problem {
   readonly isFeasible: (x: Float64Array) => boolean;
   /** True when the bound of `spec` over `box` is a bound over the domain that is tight to it (no linear rows, no integers). */
   readonly isBoxDomain: boolean;
+  /**
+   * What branch-and-bound bounds over besides the box: the linear rows, with each one-hot group's
+   * sum as two rows (<= 1 and >= 1), and the integer inputs, one-hot members included.
+   */
+  readonly bab: { readonly polytope: InputPolytope | undefined; readonly integers: readonly number[] };
 }
 
 export function resolveObjective(model: Model, objective: MaximizeOptions['objective']): LinearObjective {
@@ -175,7 +180,31 @@ export function resolveProblem(model: Model, options: MaximizeOptions, sign: 1 |
     repair: full && !isBoxDomain ? (x) => repairToDomain(full, x) : undefined,
     isFeasible: (x) => (full ? isFeasible(full, x, 0) : x.every((v, i) => v >= box.lo[i] && v <= box.hi[i])),
     isBoxDomain,
+    bab: full ? babDomain(full) : { polytope: undefined, integers: [] },
   };
+}
+
+/** See `Problem.bab`. */
+function babDomain(domain: Domain): Problem['bab'] {
+  const n = domain.box.lo.length;
+  const m0 = domain.linear.b.length;
+  const m = m0 + 2 * domain.oneHot.length;
+  const integers = [...new Set([...domain.integer, ...domain.oneHot.flat()])].sort((a, b) => a - b);
+  if (m === 0) return { polytope: undefined, integers };
+  const A = new Float64Array(m * n);
+  const b = new Float64Array(m);
+  A.set(domain.linear.A);
+  b.set(domain.linear.b);
+  domain.oneHot.forEach((group, g) => {
+    const r = m0 + 2 * g;
+    for (const k of group) {
+      A[r * n + k] = 1;
+      A[(r + 1) * n + k] = -1;
+    }
+    b[r] = 1;
+    b[r + 1] = -1;
+  });
+  return { polytope: { m, A, b }, integers };
 }
 
 function withBox(domain: Domain, box: Box): Domain {

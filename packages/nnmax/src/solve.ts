@@ -122,6 +122,8 @@ export async function solve(
     babPromise = branchAndBound(ir, problem.spec, problem.box, {
       // A round blocks the event loop; small rounds let the search portfolio interleave.
       batchSize: BAB_ROUND,
+      polytope: problem.bab.polytope,
+      integers: problem.bab.integers,
       tol: search.tol,
       timeLimitMs: search.timeLimitMs,
       target: search.target,

@@ -1,0 +1,220 @@
+import { makeBox, Rng, type Box } from '@nnmax/core';
+import { branchAndBound, polytopeBound, rowsCuttingBox, type InputPolytope } from '@nnmax/bounds';
+import { forward64, type IrGraph } from '@nnmax/onnx';
+import type { Highs } from 'highs';
+import { isFeasible, loadModel, maximize, minimize, parseDomain, type Domain } from 'nnmax';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestGraph, weights } from './helpers/onnx-builder.js';
+import { denseReluNet } from './helpers/random-ir.js';
+import { createMilpOracle, loadHighs, type MilpOracle } from './oracles/milp.js';
+
+/**
+ * Certified bounds over domains smaller than their box: linear input constraints A x <= b (the
+ * dual bound of `polytopeBound`) and integer inputs (branch-and-bound splits them between
+ * integers). Checked against HiGHS: the exact LP optimum for single bounds, the exact MILP
+ * optimum with the same constraints for whole branch-and-bound runs. A bound below an optimum
+ * fails the test without tolerance.
+ */
+
+/** HiGHS's feasibility tolerances are 1e-9: its optimum may sit that far outside the rows. */
+const HIGHS_TOL = 1e-6;
+
+/** max a . x + c over the box and A x <= b by HiGHS (LP): the optimum, or undefined when infeasible. */
+function lpMax(highs: Highs, a: Float64Array, c: number, P: InputPolytope, box: Box): number | undefined {
+  const n = a.length;
+  const term = (v: number, name: string): string => `${v < 0 ? '-' : '+'} ${Math.abs(v)} ${name}`;
+  const lines = ['Maximize', ` obj: ${Array.from(a, (v, k) => term(v, `x${k}`)).join(' ')}`, 'Subject To'];
+  for (let j = 0; j < P.m; j++) lines.push(` r${j}: ${Array.from({ length: n }, (_, k) => term(P.A[j * n + k], `x${k}`)).join(' ')} <= ${P.b[j]}`);
+  lines.push('Bounds', ...Array.from({ length: n }, (_, k) => ` ${box.lo[k]} <= x${k} <= ${box.hi[k]}`), 'End', '');
+  const r = highs.solve(lines.join('\n'), { output_flag: false, primal_feasibility_tolerance: 1e-9, dual_feasibility_tolerance: 1e-9 });
+  if (r.Status === 'Infeasible') return undefined;
+  expect(r.Status).toBe('Optimal');
+  return r.ObjectiveValue + c;
+}
+
+function randomPolytope(rng: Rng, n: number, m: number, box: Box): InputPolytope {
+  const A = Float64Array.from({ length: m * n }, () => (rng.uniform(0, 1) < 0.2 ? 0 : rng.normal()));
+  // each row cuts the box somewhere between its least and largest value over the box
+  const b = Float64Array.from({ length: m }, (_, j) => {
+    let min = 0;
+    let max = 0;
+    for (let k = 0; k < n; k++) {
+      const v = A[j * n + k];
+      min += Math.min(v * box.lo[k], v * box.hi[k]);
+      max += Math.max(v * box.lo[k], v * box.hi[k]);
+    }
+    return min + rng.uniform(-0.1, 1) * (max - min);
+  });
+  return { m, A, b };
+}
+
+describe('polytopeBound: the dual bound of a linear function over a box and linear rows', () => {
+  let highs: Highs;
+  beforeAll(async () => {
+    highs = await loadHighs();
+  });
+
+  it('is never below the exact LP optimum, and within 1e-7 of it; a box that the rows miss gets a bound below its least value', () => {
+    const rng = new Rng(20261203);
+    let feasible = 0;
+    let empty = 0;
+    for (let t = 0; t < 400; t++) {
+      const n = 1 + rng.int(8);
+      const m = 1 + rng.int(4);
+      const lo = Array.from({ length: n }, () => rng.uniform(-3, 1));
+      const box = makeBox(lo, lo.map((l) => (rng.uniform(0, 1) < 0.1 ? l : l + rng.uniform(0.1, 4))));
+      const P = randomPolytope(rng, n, m, box);
+      const a = Float64Array.from({ length: n }, () => rng.normal());
+      const c = rng.normal();
+      const lp = lpMax(highs, a, c, P, box);
+      const cut = rowsCuttingBox(P, box.lo, box.hi, 0, n);
+      if (lp === undefined) {
+        // infeasible by HiGHS: either one row excludes the box, or the dual bound lies below the
+        // least value of a . x + c over the box (so any incumbent prunes it)
+        empty++;
+        if (cut === 'empty') continue;
+        let least = c;
+        for (let k = 0; k < n; k++) least += Math.min(a[k] * box.lo[k], a[k] * box.hi[k]);
+        expect(polytopeBound(a, 0, c, P, cut, box.lo, box.hi, 0, n), `case ${t}`).toBeLessThan(least);
+        continue;
+      }
+      feasible++;
+      expect(cut, `case ${t}`).not.toBe('empty');
+      const ub = polytopeBound(a, 0, c, P, cut as number[], box.lo, box.hi, 0, n);
+      const scale = 1 + Math.abs(lp);
+      expect(ub, `case ${t}`).toBeGreaterThanOrEqual(lp - HIGHS_TOL * scale);
+      expect(ub, `case ${t}`).toBeLessThanOrEqual(lp + 1e-7 * scale);
+    }
+    expect(feasible).toBeGreaterThan(200);
+    expect(empty).toBeGreaterThan(5);
+  });
+
+  it('rowsCuttingBox: rows that hold on the whole box are left out, a row that no point meets empties it', () => {
+    const box = makeBox([0, 0], [1, 1]);
+    const P: InputPolytope = { m: 3, A: Float64Array.of(1, 1, 1, 0, -1, 0), b: Float64Array.of(2.5, 0.5, -1.5) };
+    expect(rowsCuttingBox({ m: 2, A: P.A.subarray(0, 4), b: P.b.subarray(0, 2) }, box.lo, box.hi, 0, 2)).toEqual([1]);
+    expect(rowsCuttingBox(P, box.lo, box.hi, 0, 2)).toBe('empty');
+  });
+});
+
+describe('branch-and-bound over linear rows and integer inputs agrees with the exact MILP', () => {
+  let oracle: MilpOracle;
+  beforeAll(async () => {
+    oracle = await createMilpOracle();
+  });
+
+  function objectiveAt(graph: IrGraph, c: ArrayLike<number>, x: Float64Array): number {
+    const y = forward64(graph, x, 1);
+    let v = 0;
+    for (let j = 0; j < graph.nOut; j++) v += c[j] * y[j];
+    return v;
+  }
+
+  it.each(Array.from({ length: 12 }, (_, k) => k))('random net %i: optimal, the incumbent is the MILP optimum and in the domain, the bound above it', async (k) => {
+    const rng = new Rng(900 + k);
+    const nIn = 2 + (k % 4);
+    const graph = denseReluNet(1000 + k, [nIn, 8, 8, 2], true);
+    const lo = Array.from({ length: nIn }, () => rng.int(3) - 2);
+    const box = makeBox(lo, lo.map((l) => l + 1 + rng.int(3)));
+    const P = randomPolytope(rng, nIn, 1 + (k % 3), box);
+    const integers = k % 2 === 1 ? [0] : [];
+    const c = Float64Array.from({ length: 2 }, () => rng.normal());
+    const milp = oracle.maximize(graph, c, box, { timeLimitMs: 60_000, inputRows: P, integerInputs: integers });
+    if (milp.status === 'infeasible') {
+      // no point of the domain: the bound proves it (-Infinity or far below anything on the box)
+      const r = await branchAndBound(graph, c, box, { tol: 1e-7, split: 'input', polytope: P, integers, timeLimitMs: 20_000 });
+      expect(r.incumbent).toBeUndefined();
+      expect(r.upperBound).toBeLessThan(-1e3);
+      return;
+    }
+    expect(milp.status).toBe('optimal');
+    const xm = milp.x as Float64Array;
+    const atMilp = objectiveAt(graph, c, xm);
+    const r = await branchAndBound(graph, c, box, { tol: 1e-7, split: 'input', polytope: P, integers, timeLimitMs: 20_000 });
+    expect(r.status).toBe('optimal');
+    // the MILP's x may break a row by HiGHS's tolerance: its value bounds the optimum from below up to that
+    expect(r.upperBound).toBeGreaterThanOrEqual(atMilp - HIGHS_TOL);
+    const inc = r.incumbent as { x: Float64Array; value: number };
+    expect(Math.abs(inc.value - milp.value)).toBeLessThanOrEqual(HIGHS_TOL * Math.max(1, Math.abs(milp.value)));
+    expect(objectiveAt(graph, c, inc.x)).toBe(inc.value);
+    for (let j = 0; j < P.m; j++) {
+      let s = 0;
+      for (let i = 0; i < nIn; i++) s += P.A[j * nIn + i] * inc.x[i];
+      expect(s).toBeLessThanOrEqual(P.b[j]);
+    }
+    for (const i of integers) expect(Number.isInteger(inc.x[i])).toBe(true);
+  });
+});
+
+describe('maximize and minimize with certify over a domain file: proved optimal at the MILP optimum', () => {
+  let oracle: MilpOracle;
+  let model: Awaited<ReturnType<typeof loadModel>>;
+  beforeAll(async () => {
+    oracle = await createMilpOracle();
+    // 6 inputs: two continuous ones under linear rows, an integer, and a one-hot group of three
+    const g = new TestGraph(['N', 6]);
+    const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([12, 6], weights(72, 21)), g.init([12], weights(12, 22))], { transB: 1 })]);
+    const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([12, 12], weights(144, 23)), g.init([12], weights(12, 24))], { transB: 1 })]);
+    model = await loadModel(g.build(g.op('Gemm', [h2, g.init([2, 12], weights(24, 25)), g.init([2], weights(2, 26))], { transB: 1 }), ['N', 2]), { file: 'mixed.onnx' });
+  });
+  afterAll(async () => {
+    await model.dispose();
+  });
+
+  const domain = (): Domain =>
+    parseDomain(
+      JSON.stringify({
+        inputs: [{ lo: -1, hi: 1 }, { lo: -1, hi: 1 }, { lo: 0, hi: 4, integer: true }, { lo: 0, hi: 1 }, { lo: 0, hi: 1 }, { lo: 0, hi: 1 }],
+        oneHot: [[3, 4, 5]],
+        linear: [
+          { a: { '0': 1, '1': 1 }, b: 0.5 },
+          { a: { '0': 1, '2': 0.25 }, b: 0.8, sense: '>=' },
+        ],
+      }),
+      6,
+      'mixed.json',
+    );
+
+  /** The domain's rows for the MILP: its linear rows, and each one-hot group's sum = 1 as two rows. */
+  function milpRows(d: Domain): InputPolytope {
+    const n = 6;
+    const m0 = d.linear.b.length;
+    const m = m0 + 2 * d.oneHot.length;
+    const A = new Float64Array(m * n);
+    const b = new Float64Array(m);
+    A.set(d.linear.A);
+    b.set(d.linear.b);
+    d.oneHot.forEach((grp, t) => {
+      for (const k of grp) {
+        A[(m0 + 2 * t) * n + k] = 1;
+        A[(m0 + 2 * t + 1) * n + k] = -1;
+      }
+      b[m0 + 2 * t] = 1;
+      b[m0 + 2 * t + 1] = -1;
+    });
+    return { m, A, b };
+  }
+
+  it.each([
+    ['maximize', 0],
+    ['maximize', 1],
+    ['minimize', 0],
+  ] as const)('%s y%i', async (sense, out) => {
+    const d = domain();
+    const run = sense === 'maximize' ? maximize : minimize;
+    const r = await run(model, { domain: d, objective: `y${out}`, certify: true, tol: 1e-5, timeLimitMs: 60_000, seed: 1 });
+    expect(r.status).toBe('optimal');
+    expect(isFeasible(d, r.x, 0)).toBe(true);
+    const sign = sense === 'maximize' ? 1 : -1;
+    const c = Float64Array.from({ length: 2 }, (_, j) => (j === out ? sign : 0));
+    const ir = model.requireIr();
+    const milp = oracle.maximize(ir, c, d.box, { timeLimitMs: 60_000, inputRows: milpRows(d), integerInputs: [2, 3, 4, 5] });
+    expect(milp.status).toBe('optimal');
+    const best = sign * milp.value;
+    expect(Math.abs(r.value - best)).toBeLessThanOrEqual(1e-5 + HIGHS_TOL * Math.max(1, Math.abs(best)));
+    // the certified bound is on the right side of the MILP optimum
+    const bound = r.upperBound as number;
+    if (sense === 'maximize') expect(bound).toBeGreaterThanOrEqual(best - HIGHS_TOL);
+    else expect(bound).toBeLessThanOrEqual(best + HIGHS_TOL);
+  });
+});
