@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { makeBox, Rng, type Box } from '@nnmax/core';
 import { branchAndBound, polytopeBound, rowsCuttingBox, type InputPolytope } from '@nnmax/bounds';
 import { forward64, type IrGraph } from '@nnmax/onnx';
 import type { Highs } from 'highs';
-import { isFeasible, loadModel, maximize, minimize, parseDomain, type Domain } from 'nnmax';
+import { isFeasible, loadModel, maximize, minimize, parseDomain, parseVnnlib, verify, type Domain } from 'nnmax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
 import { TestGraph, weights } from './helpers/onnx-builder.js';
 import { denseReluNet } from './helpers/random-ir.js';
 import { createMilpOracle, loadHighs, type MilpOracle } from './oracles/milp.js';
@@ -216,5 +218,29 @@ describe('maximize and minimize with certify over a domain file: proved optimal 
     const bound = r.upperBound as number;
     if (sense === 'maximize') expect(bound).toBeGreaterThanOrEqual(best - HIGHS_TOL);
     else expect(bound).toBeLessThanOrEqual(best + HIGHS_TOL);
+  });
+});
+
+describe('verify: a VNN-LIB property with linear input constraints', () => {
+  // the TLL net: its maximum is 2.27 over the box, -0.546 where x0 + x1 <= 0
+  const text = (threshold: number): string =>
+    `(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)
+     (assert (>= X_0 -2))(assert (<= X_0 2))(assert (>= X_1 -2))(assert (<= X_1 2))
+     (assert (<= (+ X_0 X_1) 0))
+     (assert (>= Y_0 ${threshold}))`;
+
+  it('unsat when no point of the constrained region reaches the threshold (the box alone has points above it), sat otherwise', async () => {
+    const tll = await loadModel(join(ROOT, 'examples/models/tll_2d.onnx'));
+    try {
+      const holds = await verify(tll, parseVnnlib(text(0), 'holds.vnnlib'), { timeLimitMs: 30_000 });
+      expect(holds.status).toBe('unsat');
+      const broken = await verify(tll, parseVnnlib(text(-0.6), 'broken.vnnlib'), { timeLimitMs: 30_000 });
+      expect(broken.status).toBe('sat');
+      const x = broken.x as number[];
+      expect(x[0] + x[1]).toBeLessThanOrEqual(0);
+      expect(forward64(tll.requireIr(), Float64Array.from(x), 1)[0]).toBeGreaterThanOrEqual(-0.6);
+    } finally {
+      await tll.dispose();
+    }
   });
 });
