@@ -26,13 +26,16 @@ export function parseBox(text: string, option = '--box'): { lo: number[]; hi: nu
   return { lo, hi };
 }
 
-/** Parses "i=v,j=w" into fixed input values. */
+/**
+ * Parses "i=v,j=w" into fixed input values; an index may also be written as the input's name in
+ * objectives and VNN-LIB properties ("x3=0.5", "X_3=0.5").
+ */
 export function parseFixed(text: string, option = '--fix'): Map<number, number> {
   const out = new Map<number, number>();
   for (const [i, part] of text.split(',').entries()) {
-    const m = /^\s*(\d+)\s*=\s*(\S+)\s*$/.exec(part);
+    const m = /^\s*(?:x|X_)?(\d+)\s*=\s*(\S+)\s*$/.exec(part);
     const v = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(v)) throw new InvalidOptionError(`${option} entry ${i}`, part, "'index=value'");
+    if (!m || !Number.isFinite(v)) throw new InvalidOptionError(`${option} entry ${i}`, part, "'index=value' (or 'x<index>=value')");
     out.set(Number(m[1]), v);
   }
   return out;

@@ -36,7 +36,7 @@ export function maximizeCommand(program: Command, io: CliIo, name: 'maximize' | 
     .option('--box <intervals>', 'input box "lo:hi,lo:hi,..." in the flattened input order')
     .option('--vnnlib <file>', "a VNN-LIB property: its input box; without an objective, maximise its margin (>= 0: violated)")
     .option('--domain <file>', 'a JSON domain file: box, fixed inputs, linear rows A x <= b, integer and one-hot inputs')
-    .option('--fix <pairs>', 'fixed inputs "i=v,..."')
+    .option('--fix <pairs>', 'fixed inputs "i=v,..." (i: an input index, or x<i>)')
     .option('--method <name>', SEARCH_METHODS.join('|'), 'auto')
     .option('--certify', 'also compute a certified bound by branch-and-bound (status optimal once the gap <= tol)')
     .option('--time-limit <seconds>', 'time limit of the search', '10')
