@@ -1,11 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBox, Rng, type Box } from '@nnmax/core';
+import { InvalidOptionError, makeBox, Rng, type Box } from '@nnmax/core';
 import { branchAndBound, polytopeBound, rowsCuttingBox, type InputPolytope } from '@nnmax/bounds';
 import { forward64, type IrGraph } from '@nnmax/onnx';
 import type { Highs } from 'highs';
 import { isFeasible, loadModel, maximize, minimize, parseDomain, parseVnnlib, verify, type Domain } from 'nnmax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/cli.js';
+import { cli, ROOT } from './helpers/cli.js';
 import { TestGraph, weights } from './helpers/onnx-builder.js';
 import { denseReluNet } from './helpers/random-ir.js';
 import { createMilpOracle, loadHighs, type MilpOracle } from './oracles/milp.js';
@@ -242,5 +244,54 @@ describe('verify: a VNN-LIB property with linear input constraints', () => {
     } finally {
       await tll.dispose();
     }
+  });
+});
+
+describe('empty domains: a clear error for maximize, no counterexample for verify', () => {
+  const box = [
+    [-2, 2],
+    [-2, 2],
+  ];
+  it('rows that no point of the box meets: InvalidOptionError naming the domain, before any search (also with certify)', async () => {
+    const tll = await loadModel(join(ROOT, 'examples/models/tll_2d.onnx'));
+    try {
+      // each row alone cuts the box; together they exclude it (x0 + x1 <= 0 and >= 0.5)
+      const rows = parseDomain(JSON.stringify({ box, linear: [{ a: [1, 1], b: 0 }, { a: [1, 1], b: 0.5, sense: '>=' }] }), 2, 'rows.json');
+      for (const certify of [false, true]) {
+        const t0 = performance.now();
+        const err = await maximize(tll, { domain: rows, certify, timeLimitMs: 5000 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidOptionError);
+        expect((err as Error).message).toMatch(/^invalid rows\.json .*at least one point/);
+        expect(performance.now() - t0).toBeLessThan(1000);
+      }
+      // an integer input that no row allows (0.3 <= x0 <= 0.7): the LP is not empty, the search finds nothing
+      const ints = parseDomain(JSON.stringify({ inputs: [{ lo: 0, hi: 1, integer: true }, { lo: -2, hi: 2 }], linear: [{ a: [1, 0], b: 0.7 }, { a: [1, 0], b: 0.3, sense: '>=' }] }), 2, 'ints.json');
+      for (const certify of [false, true]) {
+        const err = await maximize(tll, { domain: ints, certify, timeLimitMs: 500 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidOptionError);
+        expect((err as Error).message).toMatch(/^invalid ints\.json '\d+ points tried': expected a domain the search can reach/);
+      }
+      // verify: a property whose input region is empty has no counterexample
+      const property = parseVnnlib(
+        `(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)
+         (assert (>= X_0 -2))(assert (<= X_0 2))(assert (>= X_1 -2))(assert (<= X_1 2))
+         (assert (<= (+ X_0 X_1) 0))(assert (>= (+ X_0 X_1) 0.5))(assert (>= Y_0 0))`,
+        'empty.vnnlib',
+      );
+      expect((await verify(tll, property, { timeLimitMs: 5000 })).status).toBe('unsat');
+    } finally {
+      await tll.dispose();
+    }
+  });
+
+  it('the CLI: one line naming the file, non-zero exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nnmax-empty-'));
+    const file = join(dir, 'empty.json');
+    writeFileSync(file, JSON.stringify({ box, linear: [{ a: [1, 0], b: -3 }] }));
+    const r = await cli('maximize', join(ROOT, 'examples/models/tll_2d.onnx'), '--domain', file, '--objective', 'y0');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/empty\.json/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { InvalidOptionError, makeBox, type Box } from '@nnmax/core';
 import { forward64 } from '@nnmax/onnx';
-import type { InputPolytope, MaxMinSpec } from '@nnmax/bounds';
+import { polytopeBound, rowsCuttingBox, type InputPolytope, type MaxMinSpec } from '@nnmax/bounds';
 import { isFeasible, repairToDomain, type Domain } from './domain/parse-domain.js';
 import { SEARCH_METHODS, type MaximizeOptions, type MaximizeResult, type SearchMethod } from './maximize-types.js';
 import type { Model } from './model.js';
@@ -63,6 +63,10 @@ export interface Problem {
    * sum as two rows (<= 1 and >= 1), and the integer inputs, one-hot members included.
    */
   readonly bab: { readonly polytope: InputPolytope | undefined; readonly integers: readonly number[] };
+  /** Proved: no point of the box meets every linear row (see `provedEmpty`). */
+  readonly isEmpty: boolean;
+  /** Where the domain came from, for error messages: its file, or the VNN-LIB property. */
+  readonly domainName: string | undefined;
 }
 
 export function resolveObjective(model: Model, objective: MaximizeOptions['objective']): LinearObjective {
@@ -173,6 +177,7 @@ export function resolveProblem(model: Model, options: MaximizeOptions, sign: 1 |
   }
   const full: Domain | undefined = domain ?? (constraints.length > 0 ? constraintDomain(box, constraints) : undefined);
   const isBoxDomain = !full || (full.linear.b.length === 0 && full.integer.length === 0 && full.oneHot.length === 0);
+  const bab = full ? babDomain(full) : { polytope: undefined, integers: [] };
   return {
     scalar,
     spec,
@@ -180,8 +185,21 @@ export function resolveProblem(model: Model, options: MaximizeOptions, sign: 1 |
     repair: full && !isBoxDomain ? (x) => repairToDomain(full, x) : undefined,
     isFeasible: (x) => (full ? isFeasible(full, x, 0) : x.every((v, i) => v >= box.lo[i] && v <= box.hi[i])),
     isBoxDomain,
-    bab: full ? babDomain(full) : { polytope: undefined, integers: [] },
+    bab,
+    isEmpty: bab.polytope !== undefined && provedEmpty(bab.polytope, box),
+    domainName: options.domain ? (options.domain.name ?? 'domain') : full ? `${property?.file ?? 'vnnlib'} (its input constraints)` : undefined,
   };
+}
+
+/**
+ * True when no point of the box meets every row: one row alone excludes the box, or the bound of
+ * the zero objective over the box and the rows (the dual of their LP, see `polytopeBound`) is
+ * below 0, which it cannot be over a nonempty set.
+ */
+function provedEmpty(polytope: InputPolytope, box: Box): boolean {
+  const n = box.lo.length;
+  const cut = rowsCuttingBox(polytope, box.lo, box.hi, 0, n);
+  return cut === 'empty' || polytopeBound(new Float64Array(n), 0, 0, polytope, cut, box.lo, box.hi, 0, n) < 0;
 }
 
 /** See `Problem.bab`. */
@@ -227,6 +245,9 @@ async function optimize(model: Model, options: MaximizeOptions, sense: 'max' | '
   const sign = sense === 'max' ? 1 : -1;
   const search = resolveSearch(options, sign);
   const problem = resolveProblem(model, options, sign);
+  if (problem.isEmpty) {
+    throw new InvalidOptionError(problem.domainName ?? 'domain', 'linear rows that no point of the box meets', 'a domain with at least one point (proved empty by linear programming duality)');
+  }
   const outcome = await solve(model, problem, search, options.onProgress, sign);
   return {
     status: outcome.status,

@@ -24,6 +24,8 @@ export interface PortfolioOptions {
    * search. The portfolio closes it before returning.
    */
   readonly walkHelper?: () => WalkHelper;
+  /** The domain's name (its file) for the error when no point of it is found. */
+  readonly domainName?: string;
 }
 
 export type StopCause = 'time' | 'target' | 'aborted' | 'converged' | 'external';
@@ -226,7 +228,17 @@ async function mainLoop(ctx: SearchContext, options: PortfolioOptions, { slots, 
     for (let i = 0; i < 200 && polish.stop().length === 0 && performance.now() < until; i++) await step(ctx, polish);
     options.report('polish');
   }
-  const inc = ctx.incumbent!;
+  const inc = ctx.incumbent;
+  if (inc === undefined) {
+    // every point tried was outside the domain (and not repairable into it), or valued NaN
+    throw ctx.hasRepair
+      ? new InvalidOptionError(
+          options.domainName ?? 'domain',
+          `${ctx.evaluations} points tried`,
+          'a domain the search can reach: none of the points tried could be repaired into it (integer or one-hot inputs that no linear row allows, or a region thinner than the repair tolerance, 1e-9 relative)',
+        )
+      : new InvalidOptionError('model', `NaN objective at all ${ctx.evaluations} points tried`, 'a network with a finite objective somewhere in the box');
+  }
   const method = options.method === 'auto' ? `auto(${Object.keys(shares).join('+')})` : options.method;
   return { x: inc.x, value: inc.value, evaluations: ctx.evaluations, method, reason: cause };
 }

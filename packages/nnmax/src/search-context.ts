@@ -38,6 +38,11 @@ export class SearchContext {
     private readonly repair: Repair | undefined,
   ) {}
 
+  /** True when points are repaired into a domain smaller than the box. */
+  get hasRepair(): boolean {
+    return this.repair !== undefined;
+  }
+
   get dim(): number {
     return this.box.lo.length;
   }

@@ -190,6 +190,7 @@ export async function solve(
       (babResult !== undefined && (isClosed() || targetExcluded() || babResult.status === 'optimal')),
     afterStep: turns && ((ms) => turns.afterSearch(ms)),
     walkHelper,
+    domainName: problem.domainName,
   }).catch((e: unknown) => {
     turns?.finish('search');
     babAbort.abort();

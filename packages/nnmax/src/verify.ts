@@ -65,6 +65,10 @@ export async function verify(model: Model, property: Property, options: VerifyOp
       searchShare: (elapsedMs: number) => (elapsedMs < VERIFY_SEARCH_EARLY_MS ? VERIFY_SEARCH_SHARE : VERIFY_SEARCH_LATE_SHARE),
     };
     const problem = resolveProblem(model, { vnnlib: one }, 1);
+    if (problem.isEmpty) {
+      caseBounds[k] = -Infinity; // no input meets the region's constraints: no counterexample there
+      continue;
+    }
     const onProgress = options.onProgress;
     const outcome = await solve(model, problem, search, onProgress && ((e) => onProgress({ ...e, caseIndex: k })), 1);
     caseBounds[k] = outcome.upperBound;

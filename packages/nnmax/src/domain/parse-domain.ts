@@ -20,6 +20,8 @@ export interface Domain {
   readonly integer: readonly number[];
   /** Disjoint groups of two or more inputs, each sorted. */
   readonly oneHot: readonly (readonly number[])[];
+  /** Where it came from (the file name given to `parseDomain`), for error messages. */
+  readonly name?: string;
 }
 
 /** Keys a domain file may have at the top level. */
@@ -203,6 +205,7 @@ export function normalizeDomain(spec: unknown, nIn: number, name = 'domain'): Do
     linear: { A, b: Float64Array.from(rowsB) },
     integer: [...integer].sort((a, b) => a - b),
     oneHot,
+    name,
   };
 }
 
