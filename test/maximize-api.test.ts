@@ -210,3 +210,19 @@ describe('the region walk in the auto portfolio', () => {
     expect(events.some((e) => e.phase === 'walk')).toBe(true);
   });
 });
+
+describe('a network with no finite value', () => {
+  it('a network whose objective is NaN at every point of the box: InvalidOptionError naming the model, not a crash', async () => {
+    // y = log(0 . x - 2) is NaN everywhere
+    const g = new TestGraph(['N', 2]);
+    const z = g.op('Sub', [g.op('Mul', ['x', g.init([2], [0, 0])]), g.init([2], [1, 1])]);
+    const model = await loadModel(g.build(g.op('Log', [g.op('MatMul', [z, g.init([2, 1], [1, 1])])]), ['N', 1]), { file: 'nan.onnx' });
+    try {
+      const err = await maximize(model, { box: { lo: [0, 0], hi: [1, 1] }, timeLimitMs: 200 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as Error).message).toMatch(/^invalid nan\.onnx 'NaN objective at all \d+ points tried'/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});

@@ -24,8 +24,9 @@ export interface PortfolioOptions {
    * search. The portfolio closes it before returning.
    */
   readonly walkHelper?: () => WalkHelper;
-  /** The domain's name (its file) for the error when no point of it is found. */
+  /** The domain's name (its file) for the error when no point of it is found, and the model's for the error when no value is finite. */
   readonly domainName?: string;
+  readonly modelName?: string;
 }
 
 export type StopCause = 'time' | 'target' | 'aborted' | 'converged' | 'external';
@@ -237,7 +238,7 @@ async function mainLoop(ctx: SearchContext, options: PortfolioOptions, { slots, 
           `${ctx.evaluations} points tried`,
           'a domain the search can reach: none of the points tried could be repaired into it (integer or one-hot inputs that no linear row allows, or a region thinner than the repair tolerance, 1e-9 relative)',
         )
-      : new InvalidOptionError('model', `NaN objective at all ${ctx.evaluations} points tried`, 'a network with a finite objective somewhere in the box');
+      : new InvalidOptionError(options.modelName ?? 'model', `NaN objective at all ${ctx.evaluations} points tried`, 'a network with a finite objective somewhere in the box');
   }
   const method = options.method === 'auto' ? `auto(${Object.keys(shares).join('+')})` : options.method;
   return { x: inc.x, value: inc.value, evaluations: ctx.evaluations, method, reason: cause };

@@ -191,6 +191,7 @@ export async function solve(
     afterStep: turns && ((ms) => turns.afterSearch(ms)),
     walkHelper,
     domainName: problem.domainName,
+    modelName: model.file,
   }).catch((e: unknown) => {
     turns?.finish('search');
     babAbort.abort();
