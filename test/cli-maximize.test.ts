@@ -65,6 +65,7 @@ describe('nnmax maximize: bad input is a one-line error with a non-zero exit', (
     ['inverted box', ['--box', '1:0,0:1,0:1,0:1,0:1'], /--box entry 0 '1:0'.*inverted/],
     ['wrong-sized box', ['--box', '0:1,0:1'], /box.*2 intervals.*5 intervals/],
     ['NaN in the box', ['--box', 'nan:1,0:1,0:1,0:1,0:1'], /--box entry 0/],
+    ['a box wider than float64', ['--box', '-1e308:1e308,0:1,0:1,0:1,0:1'], /box\[0\].*finite width/],
     ['objective naming a missing output', ['--box', '0:1,0:1,0:1,0:1,0:1', '--objective', 'y7'], /y7/],
     ['unknown method', ['--box', '0:1,0:1,0:1,0:1,0:1', '--method', 'magic'], /--method 'magic'/],
     ['malformed domain file', ['--domain', badDomain], /unknown/],

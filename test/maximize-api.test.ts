@@ -226,3 +226,17 @@ describe('a network with no finite value', () => {
     }
   });
 });
+
+describe('huge boxes', () => {
+  it('a box whose width overflows float64 is an error naming the input; one just below it gives a point and no infinite certified bound', async () => {
+    const err = await maximize(tll, { box: { lo: [-1e308, -2], hi: [1e308, 2] }, timeLimitMs: 100 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as Error).message).toMatch(/box\[0\].*finite width/);
+    const r = await maximize(tll, { box: { lo: [-8e307, -2], hi: [8e307, 2] }, certify: true, timeLimitMs: 500 });
+    expect(Number.isFinite(r.value)).toBe(true);
+    expect(Math.abs(r.x[0])).toBeLessThanOrEqual(8e307);
+    // bounds over this box overflow: no bound is reported rather than an infinite one
+    expect(r.certified).toBe(r.upperBound !== null && Number.isFinite(r.upperBound));
+    expect(JSON.parse(JSON.stringify(r)).certified).toBe(r.upperBound !== null);
+  });
+});

@@ -18,6 +18,8 @@ export function makeBox(lo: ArrayLike<number>, hi: ArrayLike<number>, name = 'bo
       throw new InvalidOptionError(`${name}[${i}]`, `${l}:${h}`, 'finite bounds');
     }
     if (l > h) throw new InvalidOptionError(`${name}[${i}]`, `${l}:${h}`, 'lo <= hi');
+    // searches step and sample across the width: it must be a number too
+    if (!Number.isFinite(h - l)) throw new InvalidOptionError(`${name}[${i}]`, `${l}:${h}`, 'a finite width hi - lo (it overflows float64)');
   }
   return { lo: Float64Array.from(lo), hi: Float64Array.from(hi) };
 }
@@ -38,6 +40,6 @@ export function isInBox(x: ArrayLike<number>, box: Box): boolean {
 
 export function boxCenter(box: Box): Float64Array {
   const c = new Float64Array(box.lo.length);
-  for (let i = 0; i < c.length; i++) c[i] = 0.5 * (box.lo[i] + box.hi[i]);
+  for (let i = 0; i < c.length; i++) c[i] = 0.5 * box.lo[i] + 0.5 * box.hi[i]; // lo + hi may overflow
   return c;
 }

@@ -54,8 +54,10 @@ export interface MaximizeResult {
   readonly sense: 'max' | 'min';
   readonly value: number;
   readonly x: number[];
-  readonly upperBound: number | null; // for 'min', the certified lower bound
+  /** The certified bound (for 'min', a lower bound); null without certification or when it is not finite. */
+  readonly upperBound: number | null;
   readonly gap: number | null;
+  /** True when `upperBound` is a finite certified bound. */
   readonly certified: boolean;
   readonly evaluations: number;
   readonly timeMs: number;

@@ -249,14 +249,16 @@ async function optimize(model: Model, options: MaximizeOptions, sense: 'max' | '
     throw new InvalidOptionError(problem.domainName ?? 'domain', 'linear rows that no point of the box meets', 'a domain with at least one point (proved empty by linear programming duality)');
   }
   const outcome = await solve(model, problem, search, options.onProgress, sign);
+  // an infinite bound (bounds that overflowed on a huge box) certifies nothing
+  const ub = outcome.upperBound !== null && Number.isFinite(outcome.upperBound) ? outcome.upperBound : null;
   return {
     status: outcome.status,
     sense,
     value: sign * outcome.value,
     x: Array.from(outcome.x),
-    upperBound: outcome.upperBound === null ? null : sign * outcome.upperBound,
-    gap: outcome.upperBound === null ? null : Math.max(0, outcome.upperBound - outcome.value),
-    certified: outcome.upperBound !== null,
+    upperBound: ub === null ? null : sign * ub,
+    gap: ub === null ? null : Math.max(0, ub - outcome.value),
+    certified: ub !== null,
     evaluations: outcome.evaluations,
     timeMs: outcome.timeMs,
     method: outcome.method,
