@@ -174,10 +174,15 @@ function weightedRows(M: Float64Array, rows: readonly number[], lambda: Float64A
 
 /** max over the box of A_r . x + c_r, rounded outward. */
 function singleBound(A: Float64Array, c: Float64Array, r: number, lo: Float64Array, hi: Float64Array, bo: number, nIn: number): number {
-  let sum = c[r];
-  let mag = Math.abs(c[r]);
+  return linearMaxOverBox(A, r * nIn, c[r], lo, hi, bo, nIn);
+}
+
+/** max over the box `[lo, hi]` (at offset `bo`) of a . x + c (a at offset `ao`), rounded outward. */
+export function linearMaxOverBox(a: Float64Array, ao: number, c: number, lo: Float64Array, hi: Float64Array, bo: number, nIn: number): number {
+  let sum = c;
+  let mag = Math.abs(c);
   for (let k = 0; k < nIn; k++) {
-    const v = A[r * nIn + k];
+    const v = a[ao + k];
     const t = v >= 0 ? v * hi[bo + k] : v * lo[bo + k];
     sum += t;
     mag += Math.abs(t);

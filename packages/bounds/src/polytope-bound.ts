@@ -1,4 +1,5 @@
 import { dotErrorFactor, InvalidOptionError, nextDown, nextUp } from '@nnmax/core';
+import { linearMaxOverBox } from './combine-terms.js';
 import { UNDERFLOW_FLOOR } from './soundness.js';
 
 /**
@@ -236,17 +237,9 @@ function dualSimplex(a: Float64Array, ao: number, p: InputPolytope, rows: readon
   return mu;
 }
 
-/** max over the box of a . x + c, rounded outward. */
+/** max over the box of a . x + c, rounded outward (Infinity when it is NaN). */
 function boxValue(a: Float64Array, ao: number, c: number, lo: Float64Array, hi: Float64Array, bo: number, nIn: number): number {
-  let sum = c;
-  let mag = Math.abs(c);
-  for (let k = 0; k < nIn; k++) {
-    const v = a[ao + k];
-    const t = v >= 0 ? v * hi[bo + k] : v * lo[bo + k];
-    sum += t;
-    mag += Math.abs(t);
-  }
-  const ub = nextUp(sum + dotErrorFactor(nIn + 2) * mag + UNDERFLOW_FLOOR * (nIn + 1));
+  const ub = linearMaxOverBox(a, ao, c, lo, hi, bo, nIn);
   return Number.isNaN(ub) ? Infinity : ub;
 }
 
