@@ -296,3 +296,40 @@ describe('empty domains: a clear error for maximize, no counterexample for verif
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('a tabular-style domain on a network with more than 12 inputs (ReLU mode)', () => {
+  let oracle: MilpOracle;
+  beforeAll(async () => {
+    oracle = await createMilpOracle();
+  });
+
+  it('integer inputs split first and the continuous rest by input splitting: optimal at the MILP optimum', async () => {
+    // 13 inputs: 4 continuous under a row, two one-hot groups of 4, an integer in 0..5
+    const n = 13;
+    const g = new TestGraph(['N', n]);
+    const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([16, n], weights(16 * n, 41)), g.init([16], weights(16, 42))], { transB: 1 })]);
+    const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([12, 16], weights(12 * 16, 43)), g.init([12], weights(12, 44))], { transB: 1 })]);
+    const model = await loadModel(g.build(g.op('Gemm', [h2, g.init([1, 12], weights(12, 45)), g.init([1], weights(1, 46))], { transB: 1 }), ['N', 1]), { file: 'tab.onnx' });
+    try {
+      const oneHot = [
+        [4, 5, 6, 7],
+        [8, 9, 10, 11],
+      ];
+      const inputs = Array.from({ length: n }, (_, i) => (i < 4 ? { lo: -1, hi: 1 } : i < 12 ? { lo: 0, hi: 1 } : { lo: 0, hi: 5, integer: true }));
+      const d = parseDomain(JSON.stringify({ inputs, oneHot, linear: [{ a: { '0': 1, '1': 1, '2': 1, '3': 1 }, b: 1 }] }), n, 'tab.json');
+      const r = await maximize(model, { domain: d, certify: true, timeLimitMs: 30_000 });
+      expect(r.status).toBe('optimal');
+      expect(isFeasible(d, r.x, 0)).toBe(true);
+      const A = new Float64Array(5 * n);
+      A.set(d.linear.A);
+      const b = Float64Array.of(d.linear.b[0], 1, -1, 1, -1);
+      oneHot.forEach((grp, t) => grp.forEach((k) => ((A[(1 + 2 * t) * n + k] = 1), (A[(2 + 2 * t) * n + k] = -1))));
+      const milp = oracle.maximize(model.requireIr(), [1], d.box, { inputRows: { m: 5, A, b }, integerInputs: [...oneHot.flat(), 12], timeLimitMs: 60_000 });
+      expect(milp.status).toBe('optimal');
+      expect(Math.abs(r.value - milp.value)).toBeLessThanOrEqual(1e-4 + HIGHS_TOL * Math.max(1, Math.abs(milp.value)));
+      expect(r.upperBound as number).toBeGreaterThanOrEqual(milp.value - HIGHS_TOL);
+    } finally {
+      await model.dispose();
+    }
+  });
+});

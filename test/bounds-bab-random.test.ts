@@ -27,7 +27,8 @@ interface Case {
   readonly graph: IrGraph;
   readonly spec: MaxMinSpec;
   readonly roots: readonly Box[];
-  readonly split: 'input' | 'relu';
+  /** 'auto' with 13 to 15 inputs: ReLU mode, with input splits once at most 12 are free or an integer is open. */
+  readonly split: 'input' | 'relu' | 'auto';
   readonly alphaIterations: number;
   /** 'bare': no incumbent (nothing is pruned, every domain keeps every disjunct); 'real': the default evaluation, pruning and targets. */
   readonly mode: 'bare' | 'real';
@@ -125,14 +126,16 @@ async function violationsDuring(c: Case, seed: number, run: () => Promise<unknow
   return violations;
 }
 
-const caseArb: fc.Arbitrary<Case> = netSpec
-  .chain((s: NetSpec) =>
+const caseArb: fc.Arbitrary<Case> = fc
+  .constantFrom<'input' | 'relu' | 'auto'>('input', 'relu', 'auto')
+  .chain((split) => (split === 'auto' ? netSpec.map((s) => ({ ...s, nIn: 13 + (s.seed % 3) })) : netSpec).map((s) => [split, s] as const))
+  .chain(([split, s]: readonly ['input' | 'relu' | 'auto', NetSpec]) =>
     fc.tuple(
       fc.constant(s),
       fc.array(boxArb(s.nIn), { minLength: 1, maxLength: 2 }),
       fc.array(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: s.nOut + 1, maxLength: s.nOut + 1 }), { minLength: 1, maxLength: 5 }),
       fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
-      fc.constantFrom<'input' | 'relu'>('input', 'relu'),
+      fc.constant(split),
       fc.constantFrom(0, 4),
       fc.constantFrom<'bare' | 'real'>('bare', 'real'),
       fc.option(fc.double({ min: -3, max: 3, noNaN: true }), { nil: undefined }),
@@ -145,7 +148,13 @@ const caseArb: fc.Arbitrary<Case> = netSpec
   .map(([s, boxes, terms, groupSizes, split, alphaIterations, mode, target, tol, helperDelayMs, nRows, hasInteger]) => {
     const graph = buildNet(s);
     const hasPwl = reluLayout(graph).total > 0;
-    const roots = boxes.map((b) => makeBox(Array.from(b.lo), Array.from(b.hi)));
+    // with an integer input 0, its interval spans up to 6 integers (splits must cover every one)
+    const roots = boxes.map((b) => {
+      const lo = Array.from(b.lo);
+      const hi = Array.from(b.hi);
+      if (hasInteger) [lo[0], hi[0]] = [Math.floor(lo[0]), Math.floor(lo[0]) + (s.seed % 7)];
+      return makeBox(lo, hi);
+    });
     // rows that cut the first box between its least and largest value there (or a little outside)
     const rng = new Rng(s.seed + 17);
     const n = s.nIn;
@@ -161,11 +170,11 @@ const caseArb: fc.Arbitrary<Case> = netSpec
       return min + rng.uniform(-0.05, 1) * (max - min);
     });
     // input 0 integral, when every box holds an integer there
-    const integers = hasInteger && roots.every((r) => Math.ceil(r.lo[0]) <= Math.floor(r.hi[0])) ? [0] : [];
+    const integers = hasInteger ? [0] : [];
     return {
       graph,
       spec: maxMinSpecOf(terms, groupSizes, graph.nOut),
-      roots: boxes.map((b) => makeBox(Array.from(b.lo), Array.from(b.hi))),
+      roots,
       split: hasPwl ? split : 'input',
       alphaIterations,
       mode,
@@ -180,7 +189,7 @@ const caseArb: fc.Arbitrary<Case> = netSpec
 describe('branch-and-bound on random networks: every domain bound is above the objective on the domain', () => {
   let seed = 0;
 
-  it('bare (no incumbent, nothing pruned) and real (pruning, targets) runs, both split modes, with and without alpha-CROWN and a helper', async () => {
+  it('bare (no incumbent, nothing pruned) and real (pruning, targets) runs, input, ReLU and auto splits, with and without alpha-CROWN and a helper', async () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         seed++;

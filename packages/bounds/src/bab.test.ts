@@ -1,7 +1,7 @@
 import { InvalidOptionError, makeBox, Rng, ShapeError, type Box } from '@nnmax/core';
 import { forward64, type IrGraph, type IrNode } from '@nnmax/onnx';
 import { describe, expect, it } from 'vitest';
-import type { BoundingHelper } from './bab-bounding.js';
+import { splitPoint, type BoundingHelper } from './bab-bounding.js';
 import { branchAndBound, type BabProgress } from './bab.js';
 import { evaluateSpec, linearSpec, type MaxMinSpec } from './spec.js';
 import { inThreadHelper } from '../../../test/helpers/in-thread-helper.js';
@@ -196,3 +196,26 @@ function concat(points: readonly Float64Array[]): Float64Array {
   }
   return out;
 }
+
+describe('splitPoint: where an input interval splits', () => {
+  it('an integer interval splits between two integers, so that the children hold every integer once; a continuous one at its midpoint', () => {
+    for (let lo = -4; lo <= 2; lo++) {
+      for (let hi = lo; hi <= lo + 9; hi++) {
+        const at = splitPoint(lo, hi, true);
+        if (hi === lo) {
+          expect(at).toBeUndefined();
+          continue;
+        }
+        const { left, right } = at as { left: number; right: number };
+        expect(right).toBe(left + 1);
+        expect(left).toBeGreaterThanOrEqual(lo);
+        expect(right).toBeLessThanOrEqual(hi);
+        // both halves hold at least floor of half the integers
+        expect(Math.min(left - lo + 1, hi - right + 1)).toBeGreaterThanOrEqual(Math.floor((hi - lo + 1) / 2));
+      }
+    }
+    expect(splitPoint(0, 1, false)).toEqual({ left: 0.5, right: 0.5 });
+    expect(splitPoint(1, 1, false)).toBeUndefined();
+    expect(splitPoint(1, 1 + 2 ** -52, false)).toBeUndefined(); // no float strictly between
+  });
+});

@@ -74,7 +74,9 @@ export interface BabOptions {
   readonly batchSize?: number;
   /**
    * 'input': split input boxes; 'relu': split unstable ReLUs (then inputs, once a domain has no
-   * unstable ReLU left); 'auto' (default): input when nIn <= 12 or the net has no ReLU.
+   * unstable ReLU left); 'auto' (default): input when nIn <= 12 or the net has no ReLU, else ReLU
+   * splits, but input splits in a domain with an integer input left to split or at most 12 free
+   * inputs (see RELU_MODE_INPUT_SPLIT_MAX_FREE).
    */
   readonly split?: 'auto' | 'input' | 'relu';
   /**
@@ -243,7 +245,7 @@ export async function branchAndBound(
   if (split === 'relu' && layout.total === 0) {
     throw new InvalidOptionError('split', 'relu', "a network with ReLU or LeakyReLU units for 'relu' splitting; use 'input'");
   }
-  const settings: BounderSettings = { split, alphaIterations: o.alphaIterations, polytope: o.polytope, integers };
+  const settings: BounderSettings = { split, adaptiveSplit: o.split === 'auto', alphaIterations: o.alphaIterations, polytope: o.polytope, integers };
   const helper = o.helper?.({ graph, spec, settings });
   try {
     return await new BabSearch(graph, spec, o, split, layout, roots, new DomainBounder(graph, spec, settings), helper, integers).run();
