@@ -92,8 +92,9 @@ export function polytopeBound(a: Float64Array, ao: number, c: number, p: InputPo
  * boxed ones whose ratios it passes to their other bound. An iteration costs O(m nIn) with the
  * explicit inverse of the m x m basis: 40-60 us a bound at 784 inputs and 1-3 rows, where the
  * active-set LP over (mu, p) that came first took 4.5 s (the bound is the same), and a few
- * iterations suffice (7 at 400 inputs and 3 rows; 110 without the flips did not finish). Undefined when the data are not
- * finite; the multipliers of the last basis when the iteration cap is reached.
+ * iterations suffice (7 at 400 inputs and 3 rows; 110 without the flips did not finish).
+ * Undefined when the data are not finite; the multipliers of the last basis when the iteration
+ * cap is reached.
  */
 function dualSimplex(a: Float64Array, ao: number, p: InputPolytope, rows: readonly number[], lo: Float64Array, hi: Float64Array, bo: number, nIn: number): Float64Array | undefined {
   const m = rows.length;
@@ -210,11 +211,15 @@ function dualSimplex(a: Float64Array, ao: number, p: InputPolytope, rows: readon
     d[enter] = 0;
     d[leaving] = -theta;
     value[leaving] = isBelow ? lower[leaving] : upper[leaving];
-    // pivot the inverse on the entering column B^-1 A_enter
+    // pivot the inverse on the entering column B^-1 A_enter (a slack's column is e_j, an elastic's -e_j)
     for (let i = 0; i < m; i++) {
-      let v = 0;
-      for (let t = 0; t < m; t++) v += Binv[i * m + t] * (enter >= nIn + m ? (t === enter - nIn - m ? -1 : 0) : enter >= nIn ? (t === enter - nIn ? 1 : 0) : A[t * nIn + enter]);
-      colK[i] = v;
+      if (enter >= nIn + m) colK[i] = -Binv[i * m + enter - nIn - m];
+      else if (enter >= nIn) colK[i] = Binv[i * m + enter - nIn];
+      else {
+        let v = 0;
+        for (let t = 0; t < m; t++) v += Binv[i * m + t] * A[t * nIn + enter];
+        colK[i] = v;
+      }
     }
     const piv = colK[r];
     for (let t = 0; t < m; t++) Binv[r * m + t] /= piv;
