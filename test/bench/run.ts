@@ -1,12 +1,13 @@
 /**
  * `pnpm bench [section ...]`: runs the benchmarks and writes their tables into the README
- * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-cli (ACAS Xu, start-ups included: one CLI process per instance, then one `verify --instances` process for all), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
+ * (between `<!-- bench:NAME -->` markers). Sections: throughput, maximize, certify (NNMAX_CERTIFY_LIMIT_S), certify-domains (rows, integers and one-hot groups against the MILP), verify (ACAS Xu; NNMAX_VERIFY_FAMILIES to change), verify-cli (ACAS Xu, start-ups included: one CLI process per instance, then one `verify --instances` process for all), verify-mnist (mnistfc and ERAN; NNMAX_VERIFY_TIMEOUT_S), browser (the demo page in Chromium against Node).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeReadmeBlock } from './readme-table.js';
 import { browserBench } from './browser.js';
 import { certifyBench } from './certify.js';
+import { certifyDomainsBench } from './certify-domains.js';
 import { maximizeBench } from './maximize.js';
 import { throughputBench } from './throughput.js';
 import { verifyBench, verifyCliBench } from './verify.js';
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string }>> = {
   throughput: throughputBench,
   maximize: maximizeBench,
   certify: certifyBench,
+  'certify-domains': certifyDomainsBench,
   verify: () => verifyBench('verify'),
   'verify-cli': verifyCliBench,
   'verify-mnist': () => verifyBench('verify-mnist', ['mnistfc', 'eran']),
