@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from './helpers/cli.js';
 import { TestGraph, weights } from './helpers/onnx-builder.js';
 import { denseReluNet } from './helpers/random-ir.js';
-import { createMilpOracle, loadHighs, type MilpOracle } from './oracles/milp.js';
+import { createMilpOracle, domainInputRows, loadHighs, type MilpOracle } from './oracles/milp.js';
 
 /**
  * Certified bounds over domains smaller than their box: linear input constraints A x <= b (the
@@ -180,26 +180,6 @@ describe('maximize and minimize with certify over a domain file: proved optimal 
       'mixed.json',
     );
 
-  /** The domain's rows for the MILP: its linear rows, and each one-hot group's sum = 1 as two rows. */
-  function milpRows(d: Domain): InputPolytope {
-    const n = 6;
-    const m0 = d.linear.b.length;
-    const m = m0 + 2 * d.oneHot.length;
-    const A = new Float64Array(m * n);
-    const b = new Float64Array(m);
-    A.set(d.linear.A);
-    b.set(d.linear.b);
-    d.oneHot.forEach((grp, t) => {
-      for (const k of grp) {
-        A[(m0 + 2 * t) * n + k] = 1;
-        A[(m0 + 2 * t + 1) * n + k] = -1;
-      }
-      b[m0 + 2 * t] = 1;
-      b[m0 + 2 * t + 1] = -1;
-    });
-    return { m, A, b };
-  }
-
   it.each([
     ['maximize', 0],
     ['maximize', 1],
@@ -213,7 +193,7 @@ describe('maximize and minimize with certify over a domain file: proved optimal 
     const sign = sense === 'maximize' ? 1 : -1;
     const c = Float64Array.from({ length: 2 }, (_, j) => (j === out ? sign : 0));
     const ir = model.requireIr();
-    const milp = oracle.maximize(ir, c, d.box, { timeLimitMs: 60_000, inputRows: milpRows(d), integerInputs: [2, 3, 4, 5] });
+    const milp = oracle.maximize(ir, c, d.box, { timeLimitMs: 60_000, inputRows: domainInputRows(d), integerInputs: [2, 3, 4, 5] });
     expect(milp.status).toBe('optimal');
     const best = sign * milp.value;
     expect(Math.abs(r.value - best)).toBeLessThanOrEqual(1e-5 + HIGHS_TOL * Math.max(1, Math.abs(best)));
@@ -320,11 +300,7 @@ describe('a tabular-style domain on a network with more than 12 inputs (ReLU mod
       const r = await maximize(model, { domain: d, certify: true, timeLimitMs: 30_000 });
       expect(r.status).toBe('optimal');
       expect(isFeasible(d, r.x, 0)).toBe(true);
-      const A = new Float64Array(5 * n);
-      A.set(d.linear.A);
-      const b = Float64Array.of(d.linear.b[0], 1, -1, 1, -1);
-      oneHot.forEach((grp, t) => grp.forEach((k) => ((A[(1 + 2 * t) * n + k] = 1), (A[(2 + 2 * t) * n + k] = -1))));
-      const milp = oracle.maximize(model.requireIr(), [1], d.box, { inputRows: { m: 5, A, b }, integerInputs: [...oneHot.flat(), 12], timeLimitMs: 60_000 });
+      const milp = oracle.maximize(model.requireIr(), [1], d.box, { inputRows: domainInputRows(d), integerInputs: [...oneHot.flat(), 12], timeLimitMs: 60_000 });
       expect(milp.status).toBe('optimal');
       expect(Math.abs(r.value - milp.value)).toBeLessThanOrEqual(1e-4 + HIGHS_TOL * Math.max(1, Math.abs(milp.value)));
       expect(r.upperBound as number).toBeGreaterThanOrEqual(milp.value - HIGHS_TOL);

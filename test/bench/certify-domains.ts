@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loadModel, maximize, parseDomain, type Domain } from 'nnmax/node';
 import { ROOT } from '../helpers/cli.js';
 import { TestGraph, weights } from '../helpers/onnx-builder.js';
-import { createMilpOracle } from '../oracles/milp.js';
+import { createMilpOracle, domainInputRows } from '../oracles/milp.js';
 import { median, table } from './readme-table.js';
 
 /**
@@ -76,26 +76,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** The domain's rows for the MILP, one-hot sums (<= 1 and >= 1) included. */
-function milpRows(d: Domain): { m: number; A: Float64Array; b: Float64Array } {
-  const n = d.box.lo.length;
-  const m0 = d.linear.b.length;
-  const m = m0 + 2 * d.oneHot.length;
-  const A = new Float64Array(m * n);
-  const b = new Float64Array(m);
-  A.set(d.linear.A);
-  b.set(d.linear.b);
-  d.oneHot.forEach((grp, t) => {
-    for (const k of grp) {
-      A[(m0 + 2 * t) * n + k] = 1;
-      A[(m0 + 2 * t + 1) * n + k] = -1;
-    }
-    b[m0 + 2 * t] = 1;
-    b[m0 + 2 * t + 1] = -1;
-  });
-  return { m, A, b };
-}
-
 export async function certifyDomainsBench(): Promise<{ markdown: string }> {
   const oracle = await createMilpOracle();
   const rows: (string | number)[][] = [];
@@ -107,7 +87,7 @@ export async function certifyDomainsBench(): Promise<{ markdown: string }> {
       const d = c.domain(model.nIn);
       const c2 = c.c ?? [1];
       const r = await maximize(model, { domain: d, objective: { c: Float64Array.from(c2), offset: 0, text: 'c . y' }, certify: true, tol: TOL, timeLimitMs: LIMIT_S * 1000, seed: 1 });
-      const m = oracle.maximize(model.requireIr(), c2, d.box, { inputRows: milpRows(d), integerInputs: c.integers(d), timeLimitMs: LIMIT_S * 1000 });
+      const m = oracle.maximize(model.requireIr(), c2, d.box, { inputRows: domainInputRows(d), integerInputs: c.integers(d), timeLimitMs: LIMIT_S * 1000 });
       const ours = r.status === 'optimal';
       const theirs = m.status === 'optimal';
       // a certified bound below the MILP's proved optimum would be the worst bug there is

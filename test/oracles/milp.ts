@@ -1,5 +1,6 @@
 import { InvalidOptionError, type Box } from '@nnmax/core';
 import type { IrGraph } from '@nnmax/onnx';
+import type { Domain } from 'nnmax';
 import highsModule, { type Highs } from 'highs';
 
 /**
@@ -334,4 +335,28 @@ function widenDown(v: number): number {
 
 function widenUp(v: number): number {
   return v + BOUND_SLACK * (1 + Math.abs(v));
+}
+
+/**
+ * The input rows of an nnmax domain for `MilpOptions.inputRows`: its linear rows, and each one-hot
+ * group's sum = 1 as two rows (<= 1 and >= 1). Written here, apart from nnmax's own, so that the
+ * oracle checks that encoding rather than shares it.
+ */
+export function domainInputRows(d: Domain): { m: number; A: Float64Array; b: Float64Array } {
+  const n = d.box.lo.length;
+  const m0 = d.linear.b.length;
+  const m = m0 + 2 * d.oneHot.length;
+  const A = new Float64Array(m * n);
+  const b = new Float64Array(m);
+  A.set(d.linear.A);
+  b.set(d.linear.b);
+  d.oneHot.forEach((grp, t) => {
+    for (const k of grp) {
+      A[(m0 + 2 * t) * n + k] = 1;
+      A[(m0 + 2 * t + 1) * n + k] = -1;
+    }
+    b[m0 + 2 * t] = 1;
+    b[m0 + 2 * t + 1] = -1;
+  });
+  return { m, A, b };
 }

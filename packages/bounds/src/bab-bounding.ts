@@ -335,11 +335,13 @@ export class DomainBounder {
       d.candidate = candidates[candidates.length - 1];
       this.inheritSigns(ctx, d, i);
       d.splitKind = this.split;
-      const inputFirst = this.split === 'relu' && this.settings.adaptiveSplit === true && (this.hasOpenInteger(d) || this.freeInputs(d) <= RELU_MODE_INPUT_SPLIT_MAX_FREE);
+      const isAdaptive = this.split === 'relu' && this.settings.adaptiveSplit === true;
+      const integersFirst = isAdaptive && this.hasOpenInteger(d);
+      const inputFirst = integersFirst || (isAdaptive && this.freeInputs(d) <= RELU_MODE_INPUT_SPLIT_MAX_FREE);
       d.splitAt = this.split === 'relu' && !inputFirst ? this.chooseRelu(ctx, record, critical, d, i) : -1;
       if (d.splitAt < 0) {
         d.splitKind = 'input';
-        inputSplits.push({ d, critical, integersOnly: inputFirst && this.hasOpenInteger(d) });
+        inputSplits.push({ d, critical, integersOnly: integersFirst });
       }
       kept.push(d);
     });

@@ -228,23 +228,19 @@ function firstPrimes(n: number): Int32Array {
   return out;
 }
 
-/** Maps u in [0, 1)^d to lo + u (hi - lo), clamped against rounding. Fixed inputs (lo == hi) stay lo. */
-export function unitToBox(u: Float64Array, box: Box): Float64Array {
-  const x = new Float64Array(u.length);
-  for (let i = 0; i < u.length; i++) x[i] = box.lo[i] + u[i] * (box.hi[i] - box.lo[i]);
-  return clampToBox(x, box);
+/**
+ * Maps u in [0, 1)^d to lo + u (hi - lo), clamped against rounding, into `out` (u itself maps in
+ * place). Fixed inputs (lo == hi) stay lo.
+ */
+export function unitToBox(u: Float64Array, box: Box, out: Float64Array = new Float64Array(u.length)): Float64Array {
+  for (let i = 0; i < u.length; i++) out[i] = box.lo[i] + u[i] * (box.hi[i] - box.lo[i]);
+  return clampToBox(out, box);
 }
 
 /** The next n points of the sequence, mapped into the box (in place: one array per point). */
 export function pointsInBox(halton: ScrambledHalton, n: number, box: Box): Float64Array[] {
   const points = halton.nextBatch(n);
-  const { lo, hi } = box;
-  for (const x of points) {
-    for (let i = 0; i < x.length; i++) {
-      const v = lo[i] + x[i] * (hi[i] - lo[i]);
-      x[i] = v < lo[i] ? lo[i] : v > hi[i] ? hi[i] : v;
-    }
-  }
+  for (const x of points) unitToBox(x, box, x);
   return points;
 }
 
