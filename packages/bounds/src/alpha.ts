@@ -21,11 +21,23 @@ export interface AlphaOptions {
    * and-bound passes its CROWN rows: the pass repeated them, a fifth of alpha-CROWN's passes.
    */
   readonly crown?: BackSubstituteResult;
+  /**
+   * beta-CROWN (Wang et al. 2021): the split constraints of each box per activation node,
+   * `[nBoxes, size]` (+1: the neuron's input >= 0, -1: <= 0, 0: not split). Their multipliers
+   * (see `BackSubstituteOptions.beta`) are optimised with the slopes, from 0 or `betaInit`.
+   */
+  readonly splits?: ReadonlyMap<NodeId, Int8Array>;
+  /** Starting multipliers per activation node, `[nRows, size]`; NaN entries, and nodes not given, start at 0. */
+  readonly betaInit?: ReadonlyMap<NodeId, Float64Array>;
+  /** Adam step size on the multipliers (default 0.1), decayed as the slopes' is. */
+  readonly betaLearningRate?: number;
 }
 
 export interface AlphaResult extends BackSubstituteResult {
   /** The slopes of the last iterate per activation node, `[nRows, size]` (empty without iterations). */
   readonly alpha: ReadonlyMap<NodeId, Float64Array>;
+  /** The split multipliers of the last iterate per activation node with splits, `[nRows, size]` (empty without iterations). */
+  readonly beta: ReadonlyMap<NodeId, Float64Array>;
 }
 
 const ADAM_BETA1 = 0.9;
@@ -77,8 +89,12 @@ export function optimiseAlpha(
     alpha.set(node.id, a);
     ranges.set(node.id, range);
   }
+  const betas = splitMultipliers(ctx, start, rowBox, options);
   const first = options.crown ?? backSubstitute(ctx, start, A0, rowBox, bias0, {});
-  if (alpha.size === 0 || iterations <= 0) return { ...first, alpha: new Map() };
+  if ((alpha.size === 0 && betas.size === 0) || iterations <= 0) return { ...first, alpha: new Map(), beta: new Map() };
+  const lrBeta0 = options.betaLearningRate ?? 0.1;
+  const signed = new Map([...betas].map(([id, b]) => [id, b.signed]));
+  const keep = new Set(betas.keys());
   const best = first;
   const bestUpper = Float64Array.from(best.upper);
   const bestA = Float64Array.from(best.inputA);
@@ -94,7 +110,8 @@ export function optimiseAlpha(
   for (const id of alpha.keys()) unstable.set(id, unstableLists(ctx.intervals.get(graph.nodes[id].inputs[0]) as IntervalBatch));
   for (let it = 1; it <= iterations; it++) {
     const record = new Map<NodeId, Float64Array>();
-    const res = backSubstitute(ctx, start, A0, rowBox, bias0, { alpha, record });
+    for (const b of betas.values()) b.sign();
+    const res = backSubstitute(ctx, start, A0, rowBox, bias0, { alpha, record, beta: signed });
     for (let r = 0; r < nRows; r++) {
       if (res.upper[r] < bestUpper[r]) {
         bestUpper[r] = res.upper[r];
@@ -106,10 +123,12 @@ export function optimiseAlpha(
       recycle(res, record, A0);
       break;
     }
-    const pre = relaxedForward(ctx, start, res.inputA, rowBox, alpha, record, takeF64);
+    const pre = relaxedForward(ctx, start, res.inputA, rowBox, alpha, record, takeF64, keep);
     const lr = lr0 * 0.95 ** (it - 1);
     const c1 = 1 - ADAM_BETA1 ** it;
     const c2 = 1 - ADAM_BETA2 ** it;
+    // a multiplier's gradient is s times the relaxed network's split input at the bound's maximiser
+    for (const [id, b] of betas) b.step(pre.get(graph.nodes[id].inputs[0]) as Float64Array, lrBeta0 * 0.95 ** (it - 1), c1, c2);
     for (const [id, a] of alpha) {
       const coef = record.get(id);
       if (coef === undefined) continue;
@@ -140,7 +159,70 @@ export function optimiseAlpha(
     for (const v of pre.values()) giveF64(v);
     recycle(res, record, A0);
   }
-  return { upper: bestUpper, inputA: bestA, inputBias: bestBias, alpha };
+  return { upper: bestUpper, inputA: bestA, inputBias: bestBias, alpha, beta: new Map([...betas].map(([id, b]) => [id, b.beta])) };
+}
+
+/** One activation node's split multipliers under optimisation (see `splitMultipliers`). */
+interface SplitMultipliers {
+  /** `[nRows, size]` beta >= 0 (0 where the row's box does not split the neuron). */
+  readonly beta: Float64Array;
+  /** `[nRows, size]` beta times the split sign, as `backSubstitute` takes it (written by `sign`). */
+  readonly signed: Float64Array;
+  /** Writes `signed` from `beta`. */
+  sign(): void;
+  /** One projected Adam step on beta, given the relaxed forward values of the node's input. */
+  step(z: Float64Array, lr: number, c1: number, c2: number): void;
+}
+
+/** The multipliers of the rows' split neurons, per activation node that `start` depends on. */
+function splitMultipliers(ctx: BoundContext, start: NodeId, rowBox: Int32Array, options: AlphaOptions): Map<NodeId, SplitMultipliers> {
+  const out = new Map<NodeId, SplitMultipliers>();
+  if (options.splits === undefined) return out;
+  const anc = ctx.info.ancestors[start];
+  const nRows = rowBox.length;
+  for (const [id, signs] of options.splits) {
+    if (!anc[id]) continue;
+    const size = ctx.info.graph.nodes[id].size;
+    // per row, its split neurons q = r * size + j and their signs
+    const qs: number[] = [];
+    const ss: number[] = [];
+    for (let r = 0; r < nRows; r++) {
+      const bo = rowBox[r] * size;
+      for (let j = 0; j < size; j++) {
+        const s = signs[bo + j];
+        if (s === 0) continue;
+        qs.push(r * size + j);
+        ss.push(s);
+      }
+    }
+    if (qs.length === 0) continue;
+    const index = Int32Array.from(qs);
+    const sgn = Int8Array.from(ss);
+    const beta = new Float64Array(nRows * size);
+    const init = options.betaInit?.get(id);
+    if (init !== undefined) for (const q of index) if (init[q] > 0) beta[q] = init[q];
+    const signed = new Float64Array(nRows * size);
+    const m1 = new Float64Array(index.length);
+    const m2 = new Float64Array(index.length);
+    out.set(id, {
+      beta,
+      signed,
+      sign: () => {
+        for (let t = 0; t < index.length; t++) signed[index[t]] = sgn[t] * beta[index[t]];
+      },
+      step: (z, lr, c1, c2) => {
+        for (let t = 0; t < index.length; t++) {
+          const q = index[t];
+          const g = sgn[t] * z[q];
+          m1[t] = ADAM_BETA1 * m1[t] + (1 - ADAM_BETA1) * g;
+          m2[t] = ADAM_BETA2 * m2[t] + (1 - ADAM_BETA2) * g * g;
+          const v = beta[q] - (lr * (m1[t] / c1)) / (Math.sqrt(m2[t] / c2) + ADAM_EPS);
+          beta[q] = v > 0 ? v : 0;
+        }
+      },
+    });
+  }
+  return out;
 }
 
 /**

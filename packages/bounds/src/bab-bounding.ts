@@ -43,6 +43,14 @@ export interface BabDomain {
    * rather than only inherited stability (a fact of a nonempty box).
    */
   readonly hasReluSplits: boolean;
+  /** The neurons (`ReluLayout` order) that ReLU splits constrained, in the order of the splits. */
+  readonly splits?: Int32Array;
+  /**
+   * The optimised beta-CROWN multipliers of the splits, `[nTerms, splits.length]` over all terms of
+   * the spec (0 where not optimised), inherited by its children as their starting point (their
+   * own new split starts at 0). Float32: any multiplier >= 0 is sound.
+   */
+  beta?: Float32Array;
   ub: number;
   /** The input (splitKind 'input') or the flat neuron ('relu') to split; -1: none can be split. */
   splitAt: number;
@@ -589,8 +597,10 @@ export class DomainBounder {
       crown.inputA.set(inputA.subarray(r * nIn, (r + 1) * nIn), t * nIn);
       crown.inputBias[t] = inputBias[r];
     });
-    const res = optimiseAlpha(ctx, this.graph.output, sub.C, sub.rowBox, sub.bias, { iterations: this.settings.alphaIterations, init, crown });
+    const beta = this.splitMultipliers(domains, rows, owner, term);
+    const res = optimiseAlpha(ctx, this.graph.output, sub.C, sub.rowBox, sub.bias, { iterations: this.settings.alphaIterations, init, crown, ...beta });
     this.storeAlpha(domains, rows, owner, term, res.alpha);
+    this.storeBeta(domains, rows, owner, term, res.beta);
     rows.forEach((r, t) => {
       if (res.upper[t] < upper[r]) {
         upper[r] = res.upper[t];
@@ -616,6 +626,73 @@ export class DomainBounder {
       }
     });
     for (const [i, m] of stored) domains[i].alpha = m;
+  }
+
+  /**
+   * beta-CROWN's inputs for the rows of `refineWithAlpha`: each domain's split constraints per
+   * activation node, `[nDomains, size]`, and the starting multipliers, `[nRows, size]` (the
+   * inherited ones; a new split starts at 0).
+   */
+  private splitMultipliers(
+    domains: readonly BabDomain[],
+    rows: readonly number[],
+    owner: readonly number[],
+    term: readonly number[],
+  ): { splits?: Map<NodeId, Int8Array>; betaInit?: Map<NodeId, Float64Array> } {
+    if (!domains.some((d) => d.splits !== undefined && d.splits.length > 0)) return {};
+    const n = domains.length;
+    const splits = new Map<NodeId, Int8Array>();
+    const betaInit = new Map<NodeId, Float64Array>();
+    domains.forEach((d, i) => {
+      d.splits?.forEach((f) => {
+        const { id, j, size } = this.neuronAt(f);
+        orInsert(splits, id, () => new Int8Array(n * size))[i * size + j] = d.signs[f];
+      });
+    });
+    rows.forEach((_r, t) => {
+      const d = domains[owner[t]];
+      if (d.beta === undefined || d.splits === undefined) return;
+      const nSplits = d.splits.length;
+      // inherited from the parent: its splits are the first ones of the domain's
+      const stride = d.beta.length / this.nTerms;
+      for (let k = 0; k < nSplits && k < stride; k++) {
+        const { id, j, size } = this.neuronAt(d.splits[k]);
+        const v = d.beta[term[t] * stride + k];
+        if (v > 0) orInsert(betaInit, id, () => new Float64Array(rows.length * size))[t * size + j] = v;
+      }
+    });
+    return { splits, betaInit };
+  }
+
+  /** Keeps each domain's optimised split multipliers for its children (see `BabDomain.beta`). */
+  private storeBeta(domains: readonly BabDomain[], rows: readonly number[], owner: readonly number[], term: readonly number[], beta: ReadonlyMap<NodeId, Float64Array>): void {
+    if (beta.size === 0) return;
+    const fresh = new Set<BabDomain>(); // a new array per domain: the inherited one is its sibling's too
+    rows.forEach((_r, t) => {
+      const d = domains[owner[t]];
+      const splits = d.splits;
+      if (splits === undefined || splits.length === 0) return;
+      if (!fresh.has(d)) {
+        const inherited = d.beta;
+        d.beta = new Float32Array(this.nTerms * splits.length);
+        if (inherited !== undefined && inherited.length === d.beta.length) d.beta.set(inherited);
+        fresh.add(d);
+      }
+      for (let k = 0; k < splits.length; k++) {
+        const { id, j, size } = this.neuronAt(splits[k]);
+        const b = beta.get(id);
+        d.beta![term[t] * splits.length + k] = b === undefined ? 0 : b[t * size + j];
+      }
+    });
+  }
+
+  /** The activation node, unit and node size of flat neuron f (`ReluLayout` order). */
+  private neuronAt(f: number): { id: NodeId; j: number; size: number } {
+    const { nodes, offsets } = this.layout;
+    let t = nodes.length - 1;
+    while (offsets[t] > f) t--;
+    const id = nodes[t];
+    return { id, j: f - offsets[t], size: this.graph.nodes[id].size };
   }
 
   /** BaBSR-style score: the upper-line intercept an unstable ReLU contributes to the critical rows. */

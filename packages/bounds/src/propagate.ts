@@ -224,6 +224,15 @@ export interface BackSubstituteOptions {
   readonly alpha?: ReadonlyMap<NodeId, Float64Array>;
   /** When given, receives the coefficients on each activation node's output, `[nRows, size]`. */
   readonly record?: Map<NodeId, Float64Array>;
+  /**
+   * beta-CROWN (Wang et al. 2021): per activation node, `[nRows, size]`, the split multipliers times
+   * the split signs (beta s with beta >= 0, s = +1 for a split input >= 0, -1 for input <= 0, 0
+   * where the neuron is not split), added to the rows' coefficients on the node's input. On a
+   * domain where every split holds, s z >= 0, so the row plus sum beta s z is at least the row, and
+   * its bound bounds the row (weak duality); any beta >= 0 is sound, so rounding in the sums cannot
+   * break it (fl(a + beta s) - a has the sign of s or is 0).
+   */
+  readonly beta?: ReadonlyMap<NodeId, Float64Array>;
 }
 
 export interface BackSubstituteResult {
@@ -292,6 +301,19 @@ export function backSubstitute(
     owned.add(a);
     return a;
   };
+  // beta-CROWN's terms: added to the coefficients on an activation's input, in an array of this
+  // call's own (never one that an op keeps, nor A0)
+  const addBeta = (target: NodeId, terms: Float64Array): void => {
+    const prev = accum.get(target);
+    let acc = prev;
+    if (acc === undefined || !owned.has(acc)) {
+      acc = allocate(terms.length);
+      if (prev === undefined) acc.fill(0);
+      else acc.set(prev);
+      accum.set(target, acc);
+    }
+    for (let q = 0; q < terms.length; q++) acc[q] += terms[q];
+  };
   const bias = bias0 === undefined ? new Float64Array(nRows) : Float64Array.from(bias0);
   const slack = new Float64Array(nRows);
   let inputA: Float64Array | undefined;
@@ -306,7 +328,11 @@ export function backSubstitute(
       continue;
     }
     for (const i of node.inputs) pending[i]--;
-    if (A === undefined) continue;
+    const betaTerms = options.beta?.get(id);
+    if (A === undefined) {
+      if (betaTerms !== undefined) addBeta(node.inputs[0], betaTerms);
+      continue;
+    }
     const recorded = options.record !== undefined && isActivation(node);
     if (recorded) options.record!.set(id, A);
     const inputs = node.inputs.map((i) => ctx.intervals.get(i) as IntervalBatch);
@@ -376,6 +402,7 @@ export function backSubstitute(
       owned.delete(a);
       giveF64(a);
     }
+    if (betaTerms !== undefined) addBeta(node.inputs[0], betaTerms);
   }
   const nIn = graph.nIn;
   const box = ctx.intervals.get(graph.input) as IntervalBatch;
@@ -527,6 +554,8 @@ export function gradientMagnitudes(ctx: BoundContext, start: NodeId, A0: Float64
 /**
  * Forward pass of each row's relaxed network at the maximiser of its linear bound: returns the
  * values `[nRows, size]` of every ancestor node. Used only for gradients (no soundness role).
+ * The inputs of dead activation neurons are left 0, except for the activation nodes in `keep`
+ * (beta-CROWN's gradient reads the inputs of split neurons, dead ones included).
  */
 export function relaxedForward(
   ctx: BoundContext,
@@ -536,6 +565,7 @@ export function relaxedForward(
   alpha: ReadonlyMap<NodeId, Float64Array>,
   record: ReadonlyMap<NodeId, Float64Array>,
   allocate: (n: number) => Float64Array = (n) => new Float64Array(n),
+  keep?: ReadonlySet<NodeId>,
 ): Map<NodeId, Float64Array> {
   const { graph } = ctx.info;
   const nRows = rowBox.length;
@@ -562,7 +592,7 @@ export function relaxedForward(
         const { W, b, nIn: m } = node;
         // values feeding only a dead activation neuron are never read: left 0
         const consumers = ctx.info.consumers[node.id];
-        const dead = consumers.length === 1 && anc[consumers[0]] ? deadNeurons(ctx, consumers[0]) : undefined;
+        const dead = consumers.length === 1 && anc[consumers[0]] && !keep?.has(consumers[0]) ? deadNeurons(ctx, consumers[0]) : undefined;
         if (dead === undefined) rowsTimesRowsT(x, nRows, W, size, m, out);
         else rowsTimesRowsTSkipping(x, nRows, m, W, size, out, { rowBox, dead });
         for (let r = 0; r < nRows; r++) for (let j = 0; j < size; j++) out[r * size + j] += b[j];
