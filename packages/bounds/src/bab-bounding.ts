@@ -51,6 +51,16 @@ export interface BabDomain {
    * own new split starts at 0). Float32: any multiplier >= 0 is sound.
    */
   beta?: Float32Array;
+  /**
+   * Linear rows that every point of the domain meets, one per ReLU split (newest first, shared with
+   * the ancestors): see `SplitRow`. Kept on networks of at most SPLIT_ROWS_MAX_INPUTS inputs.
+   */
+  readonly splitRows?: SplitRow;
+  /**
+   * Once the domain has chosen a ReLU split: the new rows of its two children (input >= 0, then
+   * input <= 0), each followed by the domain's own.
+   */
+  childRows?: readonly [SplitRow, SplitRow];
   ub: number;
   /** The input (splitKind 'input') or the flat neuron ('relu') to split; -1: none can be split. */
   splitAt: number;
@@ -77,6 +87,31 @@ export interface BabDomain {
 }
 
 /**
+ * A linear row a . x <= b implied by a ReLU split s z >= 0 (z the neuron's input): with CROWN's
+ * linear upper bound s z(x) <= u . x + c on the split domain's box (sound, slack included),
+ * 0 <= s z(x) <= u . x + c, so -u . x <= c. A row in exact arithmetic on the stored floats, so
+ * the LP bound over it (`polytopeBound`) needs no tolerance. With every neuron fixed the network
+ * is affine on the polyhedron these rows approximate, and the LP bound closes domains that box
+ * splits only converge on. A 14-input ReLU net (24-16, a box): optimal in 12 s with them, where
+ * with beta-CROWN alone the bound stayed 0.06 above the optimum at 30 s (1.5 without either); a
+ * 20-input one: 4.4 s, where both timed out at 120 s (the MILP oracle: 18 s). Plain data (it
+ * crosses threads).
+ */
+export interface SplitRow {
+  /** `[nIn]` */
+  readonly a: Float64Array;
+  readonly b: number;
+  /** The rows of the earlier splits. */
+  readonly next: SplitRow | undefined;
+}
+
+/**
+ * Split rows (see `SplitRow`) are kept up to this many inputs: a row has a coefficient per input,
+ * and every domain carries one per split on its path (shared in memory, copied to a helper thread).
+ */
+const SPLIT_ROWS_MAX_INPUTS = 64;
+
+/**
  * Per slot (domain i, disjunct k at i * nD + k) of a batch: the disjunct's bound (-Infinity when
  * dropped), the maximiser of the combination behind it (undefined: its critical row's corner),
  * combineTerms' multipliers, and the bound of the combined row (see `boundCombinedRows`).
@@ -86,6 +121,12 @@ interface DisjunctBounds {
   readonly x: (Float64Array | undefined)[];
   readonly lambda: (Float64Array | undefined)[];
   readonly row: (CombinedBound | undefined)[];
+}
+
+/** A domain's linear rows as one polytope, and those that cut its box (see `DomainBounder.domainPolytope`). */
+interface DomainPolytope {
+  readonly p: InputPolytope;
+  readonly rows: readonly number[];
 }
 
 /** The piecewise-linear activation nodes whose neurons may be split or inherit signs, flattened. */
@@ -213,13 +254,14 @@ export class DomainBounder {
     const t0 = performance.now();
     this.prune = prune;
     let closedUb = -Infinity;
-    // with linear constraints: the rows that cut each box; a box that one row excludes is empty
-    const polytope = this.settings.polytope;
-    const cuts: number[][] = [];
-    const domains = polytope === undefined ? batch : batch.filter((d) => {
-      const cut = rowsCuttingBox(polytope, d.lo, d.hi, 0, this.nIn);
-      if (cut !== 'empty') cuts.push(cut);
-      return cut !== 'empty';
+    // with linear constraints (the domain's, and the split rows): the rows that cut each box; a
+    // box that one row excludes is empty
+    const polys: (DomainPolytope | undefined)[] = [];
+    const domains = batch.filter((d) => {
+      const p = this.domainPolytope(d);
+      if (p === 'empty') return false;
+      polys.push(p);
+      return true;
     });
     const n = domains.length;
     if (n === 0) return { kept: [], candidates: [], closedUb, alphaRefined: 0, alphaPruned: 0, elapsedMs: performance.now() - t0, finishedAt: wallClock() };
@@ -271,17 +313,17 @@ export class DomainBounder {
     const inputBias = crown.inputBias;
     // the rows' bounds over the domain: over the box (upper, which alpha-CROWN compares its own
     // with), or less over the part of the box that meets the linear constraints
-    const tight = polytope === undefined ? upper : Float64Array.from(upper);
+    const tight = polys.every((p) => p === undefined) ? upper : Float64Array.from(upper);
     const tighten = (which: readonly number[]): void => {
-      if (polytope === undefined) return;
       for (const i of which) {
-        if (cuts[i].length === 0) continue;
+        const poly = polys[i];
+        if (poly === undefined) continue;
         for (const [k, f] of firstRow[i].entries()) {
           if (f < 0) continue;
           for (let r = f; r < f + this.spec.disjuncts[k].e.length; r++) {
             if (upper[r] < tight[r]) tight[r] = upper[r];
             if (this.isPruned(tight[r])) continue;
-            const ub = polytopeBound(inputA, r * nIn, inputBias[r], polytope, cuts[i], lo, hi, i * nIn, nIn);
+            const ub = polytopeBound(inputA, r * nIn, inputBias[r], poly.p, poly.rows, lo, hi, i * nIn, nIn);
             if (ub < tight[r]) tight[r] = ub;
           }
         }
@@ -354,6 +396,7 @@ export class DomainBounder {
       kept.push(d);
     });
     this.storeIntervals(ctx, domains, kept);
+    this.storeChildRows(ctx, domains, kept);
     if (inputSplits.length > 0) {
       // the smear of the critical rows only (the only ones chooseInput reads), in one batch
       const rows = [...new Set(inputSplits.flatMap((s) => s.critical))];
@@ -365,6 +408,73 @@ export class DomainBounder {
       }
     }
     return { kept, candidates, closedUb, alphaRefined, alphaPruned, elapsedMs: performance.now() - t0, finishedAt: wallClock() };
+  }
+
+  /**
+   * The rows that cut domain d's box, of the domain's linear constraints and its split rows, as one
+   * polytope; undefined when none cuts it, 'empty' when one row alone excludes the box.
+   */
+  private domainPolytope(d: BabDomain): DomainPolytope | undefined | 'empty' {
+    const user = this.settings.polytope;
+    const nIn = this.nIn;
+    let k = 0;
+    for (let row = d.splitRows; row !== undefined; row = row.next) k++;
+    if (k === 0 && user === undefined) return undefined;
+    let p: InputPolytope;
+    if (k === 0) p = user!;
+    else {
+      const m0 = user?.m ?? 0;
+      const A = new Float64Array((m0 + k) * nIn);
+      const b = new Float64Array(m0 + k);
+      if (user !== undefined) {
+        A.set(user.A);
+        b.set(user.b);
+      }
+      let j = m0;
+      for (let row = d.splitRows; row !== undefined; row = row.next, j++) {
+        A.set(row.a, j * nIn);
+        b[j] = row.b;
+      }
+      p = { m: m0 + k, A, b };
+    }
+    const rows = rowsCuttingBox(p, d.lo, d.hi, 0, nIn);
+    if (rows === 'empty') return 'empty';
+    return rows.length === 0 ? undefined : { p, rows };
+  }
+
+  /**
+   * For each kept domain that splits a ReLU, its children's split rows (see `SplitRow`): CROWN's
+   * upper bounds of z and -z for the split neuron, on this domain's box, in one back-substitution
+   * per activation node.
+   */
+  private storeChildRows(ctx: BoundContext, domains: readonly BabDomain[], kept: readonly BabDomain[]): void {
+    const nIn = this.nIn;
+    if (nIn > SPLIT_ROWS_MAX_INPUTS) return;
+    const index = new Map(domains.map((d, i) => [d, i]));
+    const byNode = new Map<NodeId, { d: BabDomain; i: number; j: number }[]>();
+    for (const d of kept) {
+      if (d.splitKind !== 'relu' || d.splitAt < 0) continue;
+      const { id, j } = this.neuronAt(d.splitAt);
+      orInsert(byNode, id, () => []).push({ d, i: index.get(d) as number, j });
+    }
+    for (const [id, list] of byNode) {
+      const pre = this.graph.nodes[id].inputs[0];
+      const size = this.graph.nodes[pre].size;
+      const A0 = new Float64Array(2 * list.length * size);
+      const rowBox = new Int32Array(2 * list.length);
+      list.forEach(({ i, j }, t) => {
+        A0[2 * t * size + j] = 1;
+        A0[(2 * t + 1) * size + j] = -1;
+        rowBox[2 * t] = i;
+        rowBox[2 * t + 1] = i;
+      });
+      const { inputA, inputBias } = backSubstitute(ctx, pre, A0, rowBox, undefined, {});
+      list.forEach(({ d }, t) => {
+        // s z <= u . x + c on the box, so -u . x <= c on the child where s z >= 0
+        const row = (r: number): SplitRow => ({ a: Float64Array.from(inputA.subarray(r * nIn, (r + 1) * nIn), (v) => -v), b: inputBias[r], next: d.splitRows });
+        d.childRows = [row(2 * t), row(2 * t + 1)];
+      });
+    }
   }
 
   /** The inherited intervals of the batch's domains, per node `[n, size]`, NaN where a domain has none. */

@@ -604,8 +604,8 @@ class BabSearch {
 
   private splitBabDomain(d: BabDomain): BabDomain[] {
     // a child inherits the parent's bound, slopes and intervals (all hold on it), not its split
-    const child = (lo: Float64Array, hi: Float64Array, signs: Int8Array, hasReluSplits: boolean, splits = d.splits): BabDomain => ({
-      lo, hi, signs, live: Uint8Array.from(d.live), hasReluSplits, splits, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, beta: d.beta, intervals: d.intervals,
+    const child = (lo: Float64Array, hi: Float64Array, signs: Int8Array, hasReluSplits: boolean, splits = d.splits, splitRows = d.splitRows): BabDomain => ({
+      lo, hi, signs, live: Uint8Array.from(d.live), hasReluSplits, splits, splitRows, ub: d.ub, splitAt: -1, splitKind: this.split, alpha: d.alpha, beta: d.beta, intervals: d.intervals,
     });
     if (d.splitKind === 'input') {
       const k = d.splitAt;
@@ -623,7 +623,7 @@ class BabSearch {
     const b = Int8Array.from(d.signs);
     b[d.splitAt] = -1;
     const splits = Int32Array.from([...(d.splits ?? []), d.splitAt]);
-    return [child(d.lo, d.hi, a, true, splits), child(d.lo, d.hi, b, true, splits)];
+    return [child(d.lo, d.hi, a, true, splits, d.childRows?.[0]), child(d.lo, d.hi, b, true, splits, d.childRows?.[1])];
   }
 
   /** Whether the next round gets alpha-CROWN (see ALPHA_MIN_YIELD); always with ReLU splits. */
