@@ -52,6 +52,9 @@ const ADAM_EPS = 1e-8;
  * Gradient: with line choices fixed, a row's linear bound is L(x) = C . RF(x), where RF is the
  * forward pass through the chosen lines; its bound is L(x*) at the box corner x* (Danskin), so
  * dBound/dalpha_j = (coefficient on the activation output j) * (RF pre-activation j at x*).
+ * With `splits`, the same steps optimise beta-CROWN's split multipliers (Wang et al. 2021): the
+ * bound of row + sum beta_j s_j z_j (see `BackSubstituteOptions.beta`) has, by the same argument,
+ * dBound/dbeta_j = s_j * (RF pre-activation j at x*), and beta is projected onto beta >= 0.
  */
 export function optimiseAlpha(
   ctx: BoundContext,
@@ -147,10 +150,8 @@ export function optimiseAlpha(
           const q = r * size + j;
           const c = coef[q];
           const g = c < 0 ? c * y[q] : 0;
-          mm[q] = ADAM_BETA1 * mm[q] + (1 - ADAM_BETA1) * g;
-          vv[q] = ADAM_BETA2 * vv[q] + (1 - ADAM_BETA2) * g * g;
-          if (g === 0 && mm[q] === 0) continue;
-          const step = (lr * (mm[q] / c1)) / (Math.sqrt(vv[q] / c2) + ADAM_EPS);
+          const step = adamStep(mm, vv, q, g, lr, c1, c2);
+          if (step === 0) continue;
           const v = a[q] - step;
           a[q] = v < lo ? lo : v > hi ? hi : v;
         }
@@ -160,6 +161,17 @@ export function optimiseAlpha(
     recycle(res, record, A0);
   }
   return { upper: bestUpper, inputA: bestA, inputBias: bestBias, alpha, beta: new Map([...betas].map(([id, b]) => [id, b.beta])) };
+}
+
+/**
+ * Adam's step for gradient g on the parameter whose moments are m[i] and v[i] (updated), with the
+ * bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t; 0 while gradient and momentum are 0.
+ */
+function adamStep(m: Float64Array, v: Float64Array, i: number, g: number, lr: number, c1: number, c2: number): number {
+  m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * g;
+  v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * g * g;
+  if (g === 0 && m[i] === 0) return 0;
+  return (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + ADAM_EPS);
 }
 
 /** One activation node's split multipliers under optimisation (see `splitMultipliers`). */
@@ -213,10 +225,7 @@ function splitMultipliers(ctx: BoundContext, start: NodeId, rowBox: Int32Array, 
       step: (z, lr, c1, c2) => {
         for (let t = 0; t < index.length; t++) {
           const q = index[t];
-          const g = sgn[t] * z[q];
-          m1[t] = ADAM_BETA1 * m1[t] + (1 - ADAM_BETA1) * g;
-          m2[t] = ADAM_BETA2 * m2[t] + (1 - ADAM_BETA2) * g * g;
-          const v = beta[q] - (lr * (m1[t] / c1)) / (Math.sqrt(m2[t] / c2) + ADAM_EPS);
+          const v = beta[q] - adamStep(m1, m2, t, sgn[t] * z[q], lr, c1, c2);
           beta[q] = v > 0 ? v : 0;
         }
       },
