@@ -27,7 +27,7 @@ interface Case {
   readonly graph: IrGraph;
   readonly spec: MaxMinSpec;
   readonly roots: readonly Box[];
-  /** 'auto' with 13 to 15 inputs: ReLU mode, with input splits once at most 12 are free or an integer is open. */
+  /** 'auto' with 13 to 15 inputs: ReLU mode, with input splits once at most 6 are free or an integer is open. */
   readonly split: 'input' | 'relu' | 'auto';
   readonly alphaIterations: number;
   /** 'bare': no incumbent (nothing is pruned, every domain keeps every disjunct); 'real': the default evaluation, pruning and targets. */

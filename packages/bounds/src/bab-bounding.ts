@@ -18,13 +18,16 @@ const INTERVAL_STORE_BYTES = 256 * 2 ** 20;
 /**
  * In ReLU mode chosen by 'auto' (networks with many inputs), a domain splits its inputs instead while
  * an integer input is open (the integers first, as a MILP branches), and once at most this many
- * of its inputs are free (the rule by which 'auto' picks input mode: fixed and integer inputs
- * leave fewer free than the network has). A tabular-style domain (17 inputs: 4 continuous under a
- * row, three one-hot groups of 4, an integer in 0..5; ReLU net 24-16): optimal in 1.4 s, where
- * ReLU splits timed out at 60 s with a gap of 0.96 (integer splits first alone: 0.018); the MILP
- * oracle takes 4.8 s.
+ * of its inputs are free (fixed and integer inputs leave fewer free than the network has). A
+ * tabular-style domain (17 inputs: 4 continuous under a row, three one-hot groups of 4, an integer
+ * in 0..5; ReLU net 24-16): optimal in 1.4 s, where ReLU splits timed out at 60 s with a gap of
+ * 0.96 (integer splits first alone: 0.018); the MILP oracle takes 4.8 s. Since ReLU splits carry
+ * beta-CROWN multipliers and split rows, 6 rather than 12 (the number of inputs up to which 'auto'
+ * picks input mode for the whole network): with 8 continuous inputs and two one-hot groups 6.9 s
+ * against 16.6 s, with 10 and three groups the gap at 30 s 2.0 against 9.0; with 4 and 6
+ * continuous inputs the same times (0 instead: 3.8 s against 1.8 s with 4).
  */
-const RELU_MODE_INPUT_SPLIT_MAX_FREE = 12;
+const RELU_MODE_INPUT_SPLIT_MAX_FREE = 6;
 
 /** A branch-and-bound domain: a box, with sign constraints in ReLU mode. Plain data (it crosses threads). */
 export interface BabDomain {

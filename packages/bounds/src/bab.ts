@@ -75,7 +75,7 @@ export interface BabOptions {
   /**
    * 'input': split input boxes; 'relu': split unstable ReLUs (then inputs, once a domain has no
    * unstable ReLU left); 'auto' (default): input when nIn <= 12 or the net has no ReLU, else ReLU
-   * splits, but input splits in a domain with an integer input left to split or at most 12 free
+   * splits, but input splits in a domain with an integer input left to split or at most 6 free
    * inputs (see RELU_MODE_INPUT_SPLIT_MAX_FREE).
    */
   readonly split?: 'auto' | 'input' | 'relu';
