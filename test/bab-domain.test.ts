@@ -5,7 +5,7 @@ import { InvalidOptionError, makeBox, Rng, type Box } from '@nnmax/core';
 import { branchAndBound, polytopeBound, rowsCuttingBox, type InputPolytope } from '@nnmax/bounds';
 import { forward64, type IrGraph } from '@nnmax/onnx';
 import type { Highs } from 'highs';
-import { isFeasible, loadModel, maximize, minimize, parseDomain, parseVnnlib, verify, type Domain } from 'nnmax';
+import { isFeasible, loadModel, maximize, minimize, parseDomain, parseVnnlib, verify, type Domain, type Model } from 'nnmax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from './helpers/cli.js';
 import { TestGraph, weights } from './helpers/onnx-builder.js';
@@ -277,19 +277,24 @@ describe('empty domains: a clear error for maximize, no counterexample for verif
   });
 });
 
-describe('a tabular-style domain on a network with more than 12 inputs (ReLU mode)', () => {
+/** An ONNX ReLU net n-h1-h2-1 (Gemm layers, weights seeded from `seed` on). */
+async function reluNet(n: number, [w1, w2]: readonly [number, number], seed: number, file: string): Promise<Model> {
+  const g = new TestGraph(['N', n]);
+  const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([w1, n], weights(w1 * n, seed)), g.init([w1], weights(w1, seed + 1))], { transB: 1 })]);
+  const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([w2, w1], weights(w2 * w1, seed + 2)), g.init([w2], weights(w2, seed + 3))], { transB: 1 })]);
+  return loadModel(g.build(g.op('Gemm', [h2, g.init([1, w2], weights(w2, seed + 4)), g.init([1], weights(1, seed + 5))], { transB: 1 }), ['N', 1]), { file });
+}
+
+describe('networks with more than 12 inputs (ReLU mode)', () => {
   let oracle: MilpOracle;
   beforeAll(async () => {
     oracle = await createMilpOracle();
   });
 
-  it('integer inputs split first and the continuous rest by input splitting: optimal at the MILP optimum', async () => {
+  it('a tabular-style domain: integer inputs split first and the continuous rest by input splitting: optimal at the MILP optimum', async () => {
     // 13 inputs: 4 continuous under a row, two one-hot groups of 4, an integer in 0..5
     const n = 13;
-    const g = new TestGraph(['N', n]);
-    const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([16, n], weights(16 * n, 41)), g.init([16], weights(16, 42))], { transB: 1 })]);
-    const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([12, 16], weights(12 * 16, 43)), g.init([12], weights(12, 44))], { transB: 1 })]);
-    const model = await loadModel(g.build(g.op('Gemm', [h2, g.init([1, 12], weights(12, 45)), g.init([1], weights(1, 46))], { transB: 1 }), ['N', 1]), { file: 'tab.onnx' });
+    const model = await reluNet(n, [16, 12], 41, 'tab.onnx');
     try {
       const oneHot = [
         [4, 5, 6, 7],
@@ -308,20 +313,10 @@ describe('a tabular-style domain on a network with more than 12 inputs (ReLU mod
       await model.dispose();
     }
   });
-});
 
-describe('a box over 14 continuous inputs (ReLU mode): beta-CROWN and split rows', () => {
-  let oracle: MilpOracle;
-  beforeAll(async () => {
-    oracle = await createMilpOracle();
-  });
-
-  it('proved optimal at the MILP optimum (at 30 s without split rows: a bound 0.06 above it; without multipliers and rows: 1.5)', async () => {
+  it('a box over 14 continuous inputs, ReLU splits with beta-CROWN multipliers and split rows: proved optimal at the MILP optimum (at 30 s without split rows: a bound 0.06 above it; without multipliers and rows: 1.5)', async () => {
     const n = 14;
-    const g = new TestGraph(['N', n]);
-    const h1 = g.op('Relu', [g.op('Gemm', ['x', g.init([24, n], weights(24 * n, 41)), g.init([24], weights(24, 42))], { transB: 1 })]);
-    const h2 = g.op('Relu', [g.op('Gemm', [h1, g.init([16, 24], weights(16 * 24, 43)), g.init([16], weights(16, 44))], { transB: 1 })]);
-    const model = await loadModel(g.build(g.op('Gemm', [h2, g.init([1, 16], weights(16, 45)), g.init([1], weights(1, 46))], { transB: 1 }), ['N', 1]), { file: 'box14.onnx' });
+    const model = await reluNet(n, [24, 16], 41, 'box14.onnx');
     try {
       const lo = Array.from({ length: n }, (_, i) => (i < 4 ? 0 : -1));
       const hi = Array.from({ length: n }, (_, i) => (i < 4 ? 1 : i < 6 ? 5 : 1));
