@@ -80,7 +80,8 @@ export interface BabOptions {
    */
   readonly split?: 'auto' | 'input' | 'relu';
   /**
-   * alpha-CROWN steps on domains CROWN does not prune (default 4; 0 disables it). Children start
+   * alpha-CROWN steps on domains CROWN does not prune (default 4, RELU_ALPHA_ITERATIONS with ReLU
+   * splits on at most RELU_ALPHA_MAX_INPUTS inputs; 0 disables it). Children start
    * from their parent's optimised slopes, so a few steps per domain keep improving them. With ReLU
    * splits the same steps optimise the splits' beta-CROWN multipliers (Wang et al. 2021), which
    * children inherit too: on a 20-input ReLU net (24-16), proving its maximum below the optimum
@@ -123,6 +124,17 @@ export interface BabOptions {
    */
   readonly integers?: readonly number[];
 }
+
+/**
+ * alpha-CROWN steps per domain with ReLU splits on networks of at most RELU_ALPHA_MAX_INPUTS inputs
+ * (where the split rows apply): the slopes and the split multipliers converge over more steps, and
+ * a step costs less than the rest of a domain's bounding. Proving the maximum of random 24-16 ReLU
+ * nets to 1e-4 (branch-and-bound alone): 14 inputs 4.2 s and 14,400 domains with 12 steps, 5.7 s
+ * with 8, 15-26 s and 83,000 domains with 4; 20 inputs 2.5 s against 3.1 s. Not measured on the
+ * 784-input MNIST nets, which keep 4.
+ */
+const RELU_ALPHA_ITERATIONS = 12;
+const RELU_ALPHA_MAX_INPUTS = 64;
 
 const DEFAULTS = {
   tol: 1e-4,
@@ -248,7 +260,8 @@ export async function branchAndBound(
   if (split === 'relu' && layout.total === 0) {
     throw new InvalidOptionError('split', 'relu', "a network with ReLU or LeakyReLU units for 'relu' splitting; use 'input'");
   }
-  const settings: BounderSettings = { split, adaptiveSplit: o.split === 'auto', alphaIterations: o.alphaIterations, polytope: o.polytope, integers };
+  const alphaIterations = options.alphaIterations ?? (split === 'relu' && graph.nIn <= RELU_ALPHA_MAX_INPUTS ? RELU_ALPHA_ITERATIONS : o.alphaIterations);
+  const settings: BounderSettings = { split, adaptiveSplit: o.split === 'auto', alphaIterations, polytope: o.polytope, integers };
   const helper = o.helper?.({ graph, spec, settings });
   try {
     return await new BabSearch(graph, spec, o, split, layout, roots, new DomainBounder(graph, spec, settings), helper, integers).run();
